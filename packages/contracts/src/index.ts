@@ -1,0 +1,4 @@
+export * from './alerts';
+export * from './device';
+export * from './env';
+export * from './zones';

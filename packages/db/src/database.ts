@@ -1,0 +1,148 @@
+import { mkdirSync } from 'node:fs';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { PGliteDialect, type PGliteLike } from './pglite-dialect';
+import type { DB } from './types';
+
+/** A SQL session on one connection: what the migration runner and scripts need. */
+export interface SqlSession {
+  query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<R[]>;
+  /** Runs a multi-statement script (simple query protocol). */
+  exec(script: string): Promise<void>;
+}
+
+export interface Database {
+  readonly db: Kysely<DB>;
+  readonly kind: 'pg' | 'pglite';
+  /** Runs `fn` on one dedicated connection (advisory locks, multi-statement scripts). */
+  withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
+  /** Round-trip to the database; throws when it is unreachable. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Logger {
+  warn(obj: object, msg: string): void;
+}
+
+const INT8_OID = 20;
+const DATE_OID = 1082;
+
+/**
+ * int8 as JS number: our int8 values (seq, ids, counts) stay below 2^53; a larger one is a
+ * bug we want to hear about rather than silently round.
+ */
+function parseInt8(text: string): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n)) throw new RangeError(`int8 value ${text} exceeds 2^53`);
+  return n;
+}
+const parseDate = (text: string): string => text;
+
+export interface PgOptions {
+  url: string;
+  poolSize?: number;
+  logger?: Logger;
+  /** Statement timeout in ms for every connection (0 = none). */
+  statementTimeoutMs?: number;
+}
+
+/** Real PostgreSQL/TimescaleDB through a pg Pool. */
+export function openPostgres(options: PgOptions): Database {
+  const pool = new pg.Pool({
+    connectionString: options.url,
+    max: options.poolSize ?? 10,
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+    ...(options.statementTimeoutMs ? { statement_timeout: options.statementTimeoutMs } : {}),
+    types: {
+      getTypeParser: ((oid: number, format?: string) => {
+        if (oid === INT8_OID) return parseInt8;
+        if (oid === DATE_OID) return parseDate;
+        return pg.types.getTypeParser(oid, format as 'text');
+      }) as typeof pg.types.getTypeParser,
+    },
+  });
+  // An idle client whose connection drops emits 'error' on the pool; without a listener
+  // Node would crash the whole process. The pool discards that client and makes a new one.
+  pool.on('error', (err) => {
+    options.logger?.warn({ err: err.message }, '数据库连接中断 / idle database connection lost');
+  });
+  const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    kind: 'pg',
+    async withSession(fn) {
+      const client = await pool.connect();
+      try {
+        return await fn({
+          async query(text, params) {
+            return (await client.query(text, params)).rows;
+          },
+          async exec(script) {
+            await client.query(script);
+          },
+        });
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}
+
+export interface PGliteOptions {
+  /** Folder for the data (kept across restarts); undefined = in memory. */
+  dataDir?: string;
+  /**
+   * Supply an already-created PGlite (e.g. the TimescaleDB build in tests). It must have been
+   * created with `pgliteParsers` so types come back as they do from pg.
+   */
+  instance?: PGliteLike;
+}
+
+/** Parsers to pass to `new PGlite({ parsers })` so rows look the same as from pg. */
+export const pgliteParsers = { [INT8_OID]: parseInt8, [DATE_OID]: parseDate };
+
+/** Embedded PostgreSQL (PGlite, WASM) in this process: the zero-install default. */
+export async function openPGlite(options: PGliteOptions = {}): Promise<Database> {
+  let pglite = options.instance;
+  if (!pglite) {
+    const { PGlite } = await import('@electric-sql/pglite');
+    if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
+    pglite = (await PGlite.create({
+      ...(options.dataDir ? { dataDir: options.dataDir } : {}),
+      parsers: pgliteParsers,
+    })) as unknown as PGliteLike;
+  }
+  const instance = pglite;
+  const db = new Kysely<DB>({ dialect: new PGliteDialect(instance) });
+  return {
+    db,
+    kind: 'pglite',
+    async withSession(fn) {
+      // Holding a Kysely connection holds PGlite's single-user mutex for the whole session.
+      return db.connection().execute(() =>
+        fn({
+          async query(text, params) {
+            return (await instance.query<never>(text, params)).rows;
+          },
+          async exec(script) {
+            await instance.exec(script);
+          },
+        }),
+      );
+    },
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,3 @@
+export * from './database';
+export * from './pglite-dialect';
+export * from './types';
