@@ -38,9 +38,18 @@ export const envOnOff = (fallback: 'on' | 'off') =>
     .default(fallback)
     .transform((v) => v === 'on' || v === 'true' || v === '1');
 export const envUrl = (protocols: readonly string[]) =>
-  z
-    .string()
-    .url()
-    .refine((u) => protocols.includes(new URL(u).protocol.replace(/:$/, '')), {
-      message: `must be a URL with scheme ${protocols.join(' or ')}`,
-    });
+  z.string().superRefine((value, ctx) => {
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: `must be a URL (${protocols[0]}://…)` });
+      return;
+    }
+    if (!protocols.includes(url.protocol.replace(/:$/, ''))) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `must be a URL with scheme ${protocols.join(' or ')}`,
+      });
+    }
+  });

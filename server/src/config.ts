@@ -1,0 +1,63 @@
+import { z } from 'zod';
+import { envPort, envUrl, parseEnv } from '@ccm/contracts';
+
+/**
+ * The server process's configuration: one schema, parsed once at start, frozen.
+ * Documented in README.md (Configuration); every variable is optional.
+ */
+export const ServerConfigSchema = z
+  .object({
+    PORT: envPort(8080),
+    HOST: z.string().min(1).default('0.0.0.0'),
+    /** Unset: embedded PostgreSQL (PGlite) in CCM_DATA_DIR. */
+    DATABASE_URL: envUrl(['postgres', 'postgresql']).optional(),
+    DB_POOL_SIZE: z.coerce.number().int().min(1).max(200).default(10),
+    /** Unset: the in-process MQTT broker. */
+    MQTT_URL: envUrl(['mqtt', 'mqtts', 'tcp', 'ssl', 'ws', 'wss']).optional(),
+    MQTT_USERNAME: z.string().min(1).max(64).optional(),
+    MQTT_PASSWORD: z.string().min(1).max(256).optional(),
+    MQTT_LISTEN_PORT: envPort(1883),
+    /** Interface of the in-process broker. Loopback unless devices must reach it directly. */
+    MQTT_LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
+    CCM_DATA_DIR: z.string().min(1).default('./data'),
+    CCM_ADMIN_USERNAME: z
+      .string()
+      .regex(/^[A-Za-z0-9_.@-]{3,64}$/, 'must be 3–64 of A-Z a-z 0-9 _ . @ -')
+      .optional(),
+    CCM_ADMIN_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(256).optional(),
+    /** The jurisdiction tree's root, created on first start for the first admin. */
+    CCM_ROOT_JURISDICTION_CODE: z
+      .string()
+      .regex(/^[0-9]{6}$/, 'must be a six-digit GB/T 2260 code')
+      .default('450000'),
+    CCM_ROOT_JURISDICTION_NAME: z.string().min(1).max(100).default('广西壮族自治区'),
+    CCM_TIMESCALEDB: z.enum(['auto', 'on', 'off']).default('auto'),
+    CCM_COMPRESS_AFTER_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
+    CCM_RETENTION_DAYS: z.coerce.number().int().min(30).max(36500).default(730),
+    LOG_LEVEL: z
+      .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+      .default('info'),
+    /** Milliseconds to finish in-flight work on SIGTERM before exiting anyway. */
+    SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(1000).max(120_000).default(15_000),
+  })
+  .superRefine((c, ctx) => {
+    if ((c.CCM_ADMIN_USERNAME === undefined) !== (c.CCM_ADMIN_PASSWORD === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [c.CCM_ADMIN_USERNAME === undefined ? 'CCM_ADMIN_USERNAME' : 'CCM_ADMIN_PASSWORD'],
+        message: 'CCM_ADMIN_USERNAME and CCM_ADMIN_PASSWORD are set together or not at all',
+      });
+    }
+    if ((c.MQTT_USERNAME === undefined) !== (c.MQTT_PASSWORD === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [c.MQTT_USERNAME === undefined ? 'MQTT_USERNAME' : 'MQTT_PASSWORD'],
+        message: 'MQTT_USERNAME and MQTT_PASSWORD are set together or not at all',
+      });
+    }
+  });
+
+export type ServerConfig = z.infer<typeof ServerConfigSchema>;
+
+export const loadServerConfig = (env: Record<string, string | undefined> = process.env) =>
+  parseEnv(ServerConfigSchema, env);

@@ -1,0 +1,69 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+/** Runs the same entry point as `npm start`, as a child process. */
+function startServer(env: Record<string, string>) {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/src/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, exited, output: () => output };
+}
+
+describe('npm start (server/src/main.ts)', () => {
+  it('comes up on embedded defaults, answers health, and stops cleanly on SIGTERM', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ccm-start-'));
+    const server = startServer({ CCM_DATA_DIR: dir, PORT: '0', MQTT_LISTEN_PORT: '0' });
+    try {
+      let url: string | undefined;
+      await expect
+        .poll(
+          () => {
+            const line = server
+              .output()
+              .split('\n')
+              .find((l) => l.includes('CCM is running'));
+            url = line ? (JSON.parse(line) as { url: string }).url : undefined;
+            return url;
+          },
+          { timeout: 60_000, interval: 250 },
+        )
+        .toBeDefined();
+      await expect
+        .poll(async () => (await fetch(`${url}/api/v1/health`)).status, { timeout: 20_000 })
+        .toBe(200);
+      const health = (await (await fetch(`${url}/api/v1/health`)).json()) as Record<
+        string,
+        unknown
+      >;
+      expect(health).toMatchObject({
+        status: 'ok',
+        database: { kind: 'pglite', status: 'up' },
+        broker: { mode: 'embedded', status: 'up' },
+      });
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+    } finally {
+      server.child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops at start-up with a message naming a bad variable', async () => {
+    const server = startServer({ PORT: 'not-a-port' });
+    expect(await server.exited).toBe(78);
+    expect(server.output()).toMatch(/PORT: /);
+    expect(server.output()).toContain('invalid configuration');
+  });
+});
