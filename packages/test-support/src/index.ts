@@ -90,3 +90,6 @@ export async function openTestDatabase(
     },
   };
 }
+
+export * from './mosquitto';
+export * from './seed';

@@ -1,0 +1,258 @@
+import { EventEmitter } from 'node:events';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type { Logger } from 'pino';
+import { deviceTopic, type AckMessage } from '@ccm/contracts';
+import type { Database } from '@ccm/db';
+import { decode, type Decoded } from './decode';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics';
+import { buildPlan, type RulesStage } from './pipeline';
+import type { BatchPlan } from './plan';
+import { DeviceRegistry } from './registry';
+import { persistPlan } from './store';
+
+export interface GatewayOptions {
+  /** Largest batch committed at once (messages). */
+  maxBatchMessages: number;
+  /** How long the first message of a batch may wait for company, ms. */
+  maxBatchDelayMs: number;
+  /** Messages held (received, not committed) before the gateway stops reading the broker. */
+  maxQueuedMessages: number;
+  lowAccuracyM: number;
+  /**
+   * Shared-subscription group, or null to subscribe plainly (the in-process broker has no
+   * shared subscriptions; one gateway runs there).
+   */
+  sharedGroup: string | null;
+}
+
+export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
+  maxBatchMessages: 2000,
+  maxBatchDelayMs: 20,
+  maxQueuedMessages: 20_000,
+  lowAccuracyM: 100,
+  sharedGroup: 'ccm-gateway',
+};
+
+/** Uplink topics the gateway consumes (the retained `status` separately: see below). */
+const UPLINK_FILTERS = ['fix', 'event', 'hb', 'checkin', 'cmd/result'].map(
+  (kind) => `ccm/v1/dev/+/${kind}`,
+);
+const STATUS_FILTER = 'ccm/v1/dev/+/status';
+
+export interface CommittedBatch {
+  plan: BatchPlan;
+  fixesInserted: number;
+}
+
+export interface Gateway {
+  readonly metrics: GatewayMetrics;
+  readonly registry: DeviceRegistry;
+  /** 'committed' (CommittedBatch) after each batch is stored and acked. */
+  readonly events: EventEmitter;
+  /** Resolves when the first subscription is granted (messages from then on are seen). */
+  readonly ready: Promise<void>;
+  /** Messages received and not yet committed. */
+  queueDepth(): number;
+  connected(): boolean;
+  close(): Promise<void>;
+}
+
+export interface GatewayDeps {
+  database: Database;
+  mqttUrl: string;
+  mqttOptions?: IClientOptions;
+  logger: Logger;
+  options?: Partial<GatewayOptions>;
+  rules?: RulesStage;
+  metrics?: GatewayMetrics;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Errors that mean "the database is unreachable now", worth retrying the same batch. */
+function isTransient(err: unknown): boolean {
+  const e = err as { code?: string; message?: string };
+  const code = e.code ?? '';
+  return (
+    /^(08|57P|53|40001|40P01)/.test(code) ||
+    ['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND'].includes(code) ||
+    /terminat|Connection|timeout|not queryable|closed/i.test(e.message ?? '')
+  );
+}
+
+export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
+  const options = { ...DEFAULT_GATEWAY_OPTIONS, ...deps.options };
+  const log = deps.logger.child({ component: 'gateway' });
+  const metrics = deps.metrics ?? createGatewayMetrics();
+  const registry = new DeviceRegistry(deps.database.db);
+  const events = new EventEmitter();
+  const pipelineDeps = {
+    registry,
+    options: { lowAccuracyM: options.lowAccuracyM },
+    ...(deps.rules ? { rules: deps.rules } : {}),
+    onStageError: (stage: string, err: unknown) => {
+      metrics.stageErrors.inc({ stage });
+      log.error({ err, stage }, '处理阶段失败（已隔离）/ pipeline stage failed (contained)');
+    },
+  };
+
+  const queue: Decoded[] = [];
+  // handleMessage callbacks held back while the queue is full: mqtt.js reads the next packet
+  // from the socket only after the previous callback, so this is the backpressure lever.
+  const held: (() => void)[] = [];
+  let wake: (() => void) | undefined;
+  let running = true;
+
+  const client: MqttClient = mqtt.connect(deps.mqttUrl, {
+    clientId: `ccm-gateway-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+    clean: true,
+    reconnectPeriod: 1000,
+    connectTimeout: 10_000,
+    ...deps.mqttOptions,
+  });
+  client.on('message', (topic, payload) => {
+    const message = decode(topic, payload, Date.now());
+    metrics.messagesIn.inc({ kind: message.kind });
+    queue.push(message);
+    metrics.queueDepth.set(queue.length);
+    wake?.();
+  });
+  client.handleMessage = (_packet, callback) => {
+    if (queue.length < options.maxQueuedMessages) callback();
+    else held.push(() => callback());
+  };
+  let markReady!: () => void;
+  const ready = new Promise<void>((resolve) => (markReady = resolve));
+  client.on('connect', () => {
+    const filters = UPLINK_FILTERS.map((f) =>
+      options.sharedGroup ? `$share/${options.sharedGroup}/${f}` : f,
+    );
+    // The retained status topic is subscribed without sharing: retained messages are not
+    // delivered to shared subscriptions, and every gateway may record online/offline.
+    client.subscribe([...filters, STATUS_FILTER], { qos: 1 }, (err) => {
+      if (err) log.error({ err }, 'MQTT 订阅失败 / subscribe failed');
+      else {
+        log.info({ filters }, 'MQTT 已订阅 / subscribed');
+        markReady();
+      }
+    });
+  });
+  client.on('error', (err) => log.warn({ err: err.message }, 'MQTT error'));
+
+  const releaseHeld = () => {
+    while (held.length > 0 && queue.length < options.maxQueuedMessages) held.shift()!();
+  };
+
+  async function commit(batch: Decoded[]): Promise<void> {
+    for (let attempt = 0; running || attempt === 0; attempt++) {
+      const started = performance.now();
+      try {
+        const plan = await buildPlan(pipelineDeps, batch, Date.now());
+        const stored = await persistPlan(deps.database.db, plan);
+        metrics.commitSeconds.observe((performance.now() - started) / 1000);
+        afterCommit(plan, stored.fixesInserted, stored.fixesDuplicate);
+        return;
+      } catch (err) {
+        metrics.commitFailures.inc();
+        if (!isTransient(err) && batch.length > 1) {
+          // A data error: find the message that causes it by halves; the rest commits.
+          const half = Math.ceil(batch.length / 2);
+          log.warn({ err, size: batch.length }, '批次写入失败，拆分重试 / batch failed, splitting');
+          await commit(batch.slice(0, half));
+          await commit(batch.slice(half));
+          return;
+        }
+        if (!isTransient(err)) {
+          // One message the database refuses: keep it as rejected, ack it, move on.
+          const m = batch[0]!;
+          log.error({ err, deviceId: m.deviceId }, '消息无法存储 / message cannot be stored');
+          const raw = Buffer.from(JSON.stringify('body' in m ? m.body : m));
+          batch = [
+            {
+              kind: 'rejected',
+              deviceId: m.deviceId,
+              seq: 'seq' in m ? m.seq : null,
+              receivedAtMs: m.receivedAtMs,
+              topic: 'topic' in m ? m.topic : `ccm/v1/dev/${m.deviceId}/${m.kind}`,
+              reason: 'store_failed',
+              detail: String((err as Error).message).slice(0, 1000),
+              raw: raw.subarray(0, 65536),
+              sizeBytes: raw.byteLength,
+            },
+          ];
+          continue;
+        }
+        const backoff = Math.min(5000, 100 * 2 ** Math.min(attempt, 6));
+        log.warn(
+          { err: (err as Error).message, attempt, backoffMs: backoff },
+          '数据库不可用，稍后重试 / database unavailable, retrying batch',
+        );
+        await sleep(backoff);
+      }
+    }
+  }
+
+  function afterCommit(plan: BatchPlan, inserted: number, duplicate: number) {
+    // Device runtime bookkeeping moves only with what is committed.
+    for (const update of plan.devices.values()) {
+      const device = registry.byNo(update.deviceNo);
+      if (!device) continue;
+      device.runtime.lastSeq = update.lastSeq;
+      device.runtime.ackedSeq = update.ackedSeq;
+      device.runtime.seqGaps = update.seqGaps;
+      if (update.latest && (device.runtime.latestFixMs ?? -Infinity) < update.latest.tMs) {
+        device.runtime.latestFixMs = update.latest.tMs;
+      }
+    }
+    // Stage 7: acknowledge — only now is the content durably stored.
+    for (const [deviceId, seq] of plan.acks) {
+      const body: AckMessage = { seq };
+      client.publish(deviceTopic(deviceId, 'ack'), JSON.stringify(body), { qos: 1 });
+    }
+    metrics.fixesStored.inc(inserted);
+    metrics.fixesDuplicate.inc(duplicate);
+    metrics.fixesWithoutOrder.inc(plan.fixesWithoutOrder);
+    metrics.fixesQuarantined.inc(plan.quarantined.length);
+    for (const r of plan.rejected) metrics.rejected.inc({ reason: r.reason });
+    // Stage 8: notify.
+    events.emit('committed', { plan, fixesInserted: inserted } satisfies CommittedBatch);
+  }
+
+  const loop = (async () => {
+    while (running) {
+      if (queue.length === 0) {
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
+      if (queue.length < options.maxBatchMessages) await sleep(options.maxBatchDelayMs);
+      const batch = queue.splice(0, options.maxBatchMessages);
+      metrics.batchSize.observe(batch.length);
+      try {
+        await commit(batch);
+      } catch (err) {
+        // Only a bug gets here (commit contains its own failures); never crash the process.
+        log.error({ err }, '批次处理异常 / unexpected batch failure');
+      }
+      metrics.queueDepth.set(queue.length);
+      releaseHeld();
+    }
+  })();
+
+  return {
+    metrics,
+    registry,
+    events,
+    ready,
+    queueDepth: () => queue.length,
+    connected: () => client.connected,
+    async close() {
+      // Stop reading, finish the batch in hand (its acks go out), then disconnect. Messages
+      // still queued were never acked: their devices re-send them.
+      running = false;
+      wake?.();
+      await loop;
+      await client.endAsync();
+    },
+  };
+}

@@ -1,0 +1,2 @@
+export * from './device-client';
+export * from './synthetic';
