@@ -6,7 +6,7 @@ import type { Database } from '@ccm/db';
 import { decode, type Decoded } from './decode';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { buildPlan, type RulesStage } from './pipeline';
-import type { BatchPlan } from './plan';
+import type { BatchPlan, SecurityRow } from './plan';
 import { DeviceRegistry } from './registry';
 import { persistPlan } from './store';
 
@@ -23,6 +23,10 @@ export interface GatewayOptions {
    * shared subscriptions; one gateway runs there).
    */
   sharedGroup: string | null;
+  /** At most this many messages of one device per batch: a flooding device waits its turn. */
+  maxPerDevicePerBatch: number;
+  /** Messages per second from one device above which a `flood` security event is recorded. */
+  floodPerSecond: number;
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
@@ -31,7 +35,33 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   maxQueuedMessages: 20_000,
   lowAccuracyM: 100,
   sharedGroup: 'ccm-gateway',
+  maxPerDevicePerBatch: 200,
+  floodPerSecond: 100,
 };
+
+/**
+ * Takes up to `max` messages off the queue, at most `perDevice` of any one device. A device's
+ * skipped messages stay queued in order (once it reaches its cap, all its later messages are
+ * skipped too), so per-device order holds while a flood cannot starve the other devices.
+ */
+export function takeBatch(queue: Decoded[], max: number, perDevice: number): Decoded[] {
+  const batch: Decoded[] = [];
+  const counts = new Map<string | null, number>();
+  const rest: Decoded[] = [];
+  let i = 0;
+  for (; i < queue.length && batch.length < max; i++) {
+    const m = queue[i]!;
+    const n = counts.get(m.deviceId) ?? 0;
+    if (m.deviceId !== null && n >= perDevice) {
+      rest.push(m);
+      continue;
+    }
+    counts.set(m.deviceId, n + 1);
+    batch.push(m);
+  }
+  queue.splice(0, i, ...rest);
+  return batch;
+}
 
 /** Uplink topics the gateway consumes (the retained `status` separately: see below). */
 const UPLINK_FILTERS = ['fix', 'event', 'hb', 'checkin', 'cmd/result'].map(
@@ -110,8 +140,29 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     connectTimeout: 10_000,
     ...deps.mqttOptions,
   });
+  // Per-device message counts in the current second, for flood detection.
+  let floodWindowStart = 0;
+  const floodCounts = new Map<string, number>();
+  const floods: SecurityRow[] = [];
   client.on('message', (topic, payload) => {
-    const message = decode(topic, payload, Date.now());
+    const now = Date.now();
+    const message = decode(topic, payload, now);
+    if (message.deviceId !== null) {
+      if (now - floodWindowStart >= 1000) {
+        floodWindowStart = now;
+        floodCounts.clear();
+      }
+      const n = (floodCounts.get(message.deviceId) ?? 0) + 1;
+      floodCounts.set(message.deviceId, n);
+      if (n === options.floodPerSecond) {
+        floods.push({
+          clientId: message.deviceId,
+          kind: 'flood',
+          topic,
+          detail: `≥ ${options.floodPerSecond} messages in one second`,
+        });
+      }
+    }
     metrics.messagesIn.inc({ kind: message.kind });
     queue.push(message);
     metrics.queueDepth.set(queue.length);
@@ -148,7 +199,11 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       const started = performance.now();
       try {
         const plan = await buildPlan(pipelineDeps, batch, Date.now());
+        // Flood events ride along and leave the list only once committed.
+        const floodCount = floods.length;
+        plan.security.push(...floods.slice(0, floodCount));
         const stored = await persistPlan(deps.database.db, plan);
+        floods.splice(0, floodCount);
         metrics.commitSeconds.observe((performance.now() - started) / 1000);
         afterCommit(plan, stored.fixesInserted, stored.fixesDuplicate);
         return;
@@ -226,7 +281,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         continue;
       }
       if (queue.length < options.maxBatchMessages) await sleep(options.maxBatchDelayMs);
-      const batch = queue.splice(0, options.maxBatchMessages);
+      const batch = takeBatch(queue, options.maxBatchMessages, options.maxPerDevicePerBatch);
       metrics.batchSize.observe(batch.length);
       try {
         await commit(batch);
