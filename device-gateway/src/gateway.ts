@@ -83,6 +83,8 @@ export interface Gateway {
   readonly ready: Promise<void>;
   /** Messages received and not yet committed. */
   queueDepth(): number;
+  /** Age of the oldest received, not yet committed message, ms (0 when idle). */
+  lagMs(): number;
   connected(): boolean;
   close(): Promise<void>;
 }
@@ -131,6 +133,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   // from the socket only after the previous callback, so this is the backpressure lever.
   const held: (() => void)[] = [];
   let wake: (() => void) | undefined;
+  let inflightOldestMs: number | null = null;
   let running = true;
 
   const client: MqttClient = mqtt.connect(deps.mqttUrl, {
@@ -283,12 +286,14 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       if (queue.length < options.maxBatchMessages) await sleep(options.maxBatchDelayMs);
       const batch = takeBatch(queue, options.maxBatchMessages, options.maxPerDevicePerBatch);
       metrics.batchSize.observe(batch.length);
+      inflightOldestMs = batch[0]?.receivedAtMs ?? null;
       try {
         await commit(batch);
       } catch (err) {
         // Only a bug gets here (commit contains its own failures); never crash the process.
         log.error({ err }, '批次处理异常 / unexpected batch failure');
       }
+      inflightOldestMs = null;
       metrics.queueDepth.set(queue.length);
       releaseHeld();
     }
@@ -300,6 +305,10 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     events,
     ready,
     queueDepth: () => queue.length,
+    lagMs: () => {
+      const oldest = inflightOldestMs ?? queue[0]?.receivedAtMs;
+      return oldest === undefined ? 0 : Math.max(0, Date.now() - oldest);
+    },
     connected: () => client.connected,
     async close() {
       // Stop reading, finish the batch in hand (its acks go out), then disconnect. Messages

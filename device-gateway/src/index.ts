@@ -7,3 +7,4 @@ export * from './plan';
 export * from './registry';
 export * from './secrets';
 export * from './store';
+export * from './broker-auth';

@@ -12,7 +12,13 @@ import { startGateway, takeBatch, type Gateway } from '../src/gateway';
 import { decode, type Decoded } from '../src/decode';
 
 /** Hostile input: each gets the contract's handling, and other devices are not held up. */
-const FIX = { t: Date.now() - 60_000, lat: 22.817012, lon: 108.366543, acc: 6.5, src: 'gnss' };
+const FIX = {
+  t: Date.now() - 60_000,
+  lat: 22.817012,
+  lon: 108.366543,
+  acc: 6.5,
+  src: 'gnss' as const,
+};
 
 describe('bad input through a real broker', () => {
   let broker: MosquittoProcess;

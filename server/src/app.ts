@@ -14,6 +14,10 @@ import { AppError, type ErrorBody } from './errors';
 import { HealthReport } from './health';
 
 export interface AppDeps {
+  /** Prometheus exposition of this process's metrics. */
+  metrics?: () => Promise<{ contentType: string; body: string }>;
+  /** Registers routes that need more than the app itself (feature folders). */
+  routes?: ((app: FastifyInstance) => void | Promise<void>)[];
   /** Reports the components this process depends on; never throws. */
   health: () => Promise<HealthReport>;
   /** pino logger; none in tests. */
@@ -119,6 +123,16 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       return reply.status(report.status === 'ok' ? 200 : 503).send(report);
     },
   );
+
+  if (deps.metrics) {
+    const metrics = deps.metrics;
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+      const { contentType, body } = await metrics();
+      return reply.type(contentType).send(body);
+    });
+  }
+
+  for (const register of deps.routes ?? []) await register(app);
 
   return app;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { envPort, envUrl, parseEnv } from '@ccm/contracts';
+import { envOnOff, envPort, envUrl, parseEnv } from '@ccm/contracts';
 
 /**
  * The server process's configuration: one schema, parsed once at start, frozen.
@@ -20,6 +20,17 @@ export const ServerConfigSchema = z
     /** Interface of the in-process broker. Loopback unless devices must reach it directly. */
     MQTT_LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
     CCM_DATA_DIR: z.string().min(1).default('./data'),
+    /** Run the device gateway in this process (off when gateways run as their own processes). */
+    CCM_GATEWAY: envOnOff('on'),
+    /** Shared-subscription group of the gateways on an external broker. */
+    MQTT_SHARED_GROUP: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/)
+      .default('ccm-gateway'),
+    GATEWAY_MAX_BATCH_MESSAGES: z.coerce.number().int().min(1).max(50_000).default(2000),
+    GATEWAY_MAX_QUEUED_MESSAGES: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
+    /** Token EMQX sends to /api/v1/mqtt/auth and /acl; unset = those endpoints are off. */
+    MQTT_AUTH_HOOK_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
     CCM_ADMIN_USERNAME: z
       .string()
       .regex(/^[A-Za-z0-9_.@-]{3,64}$/, 'must be 3–64 of A-Z a-z 0-9 _ . @ -')

@@ -13,6 +13,11 @@ export const HealthReport = z.object({
     latencyMs: z.number().nullable(),
     error: z.string().optional(),
   }),
+  gateway: z.object({
+    status: z.enum(['up', 'down', 'off']).describe('off: gateways run as separate processes'),
+    queueDepth: z.number().int().nullable(),
+    lagMs: z.number().nullable().describe('age of the oldest received, not yet committed message'),
+  }),
   broker: z.object({
     status: ComponentStatus,
     mode: z.enum(['embedded', 'external']),

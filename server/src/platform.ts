@@ -1,4 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import {
+  BrokerAuthorizer,
+  createGatewayMetrics,
+  startGateway,
+  type Gateway,
+} from '@ccm/device-gateway';
 import type { FastifyInstance } from 'fastify';
 import mqtt, { type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
@@ -10,8 +18,11 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './broker';
 import type { ServerConfig } from './config';
 import { lockDataDir } from './datadir';
 import type { HealthReport } from './health';
+import { registerMqttHooks } from './mqtt/hooks';
 
 export const VERSION = '0.1.0';
+/** Username of the platform's own clients on the in-process broker. */
+export const PLATFORM_MQTT_USER = 'ccm-platform';
 const HEALTH_TIMEOUT_MS = 2000;
 
 export interface Platform {
@@ -91,17 +102,58 @@ export async function startPlatform(config: ServerConfig, logger: Logger): Promi
       }
     }
 
+    // The platform's own broker account: generated per run for the in-process broker,
+    // MQTT_USERNAME/MQTT_PASSWORD on an external one.
+    const platformAccount =
+      config.MQTT_URL === undefined
+        ? { username: PLATFORM_MQTT_USER, password: randomBytes(24).toString('base64url') }
+        : config.MQTT_USERNAME && config.MQTT_PASSWORD
+          ? { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD }
+          : undefined;
+    const authorizer = new BrokerAuthorizer(
+      database.db,
+      platformAccount ?? {
+        username: PLATFORM_MQTT_USER,
+        password: randomBytes(24).toString('base64url'),
+      },
+    );
+
     let broker: EmbeddedBroker | undefined;
     let mqttUrl = config.MQTT_URL;
     if (!mqttUrl) {
       broker = await startEmbeddedBroker({
         port: config.MQTT_LISTEN_PORT,
         host: config.MQTT_LISTEN_HOST,
+        auth: authorizer,
       });
       const embedded = broker;
       cleanups.push(() => embedded.close());
       mqttUrl = broker.url;
       logger.info({ url: broker.url }, '内置 MQTT 代理已启动 / in-process MQTT broker listening');
+    }
+    const credentials = platformAccount
+      ? { username: platformAccount.username, password: platformAccount.password }
+      : {};
+
+    const metricsRegistry = new Registry();
+    collectDefaultMetrics({ register: metricsRegistry, prefix: 'ccm_' });
+    let gateway: Gateway | undefined;
+    if (config.CCM_GATEWAY) {
+      gateway = await startGateway({
+        database,
+        mqttUrl,
+        mqttOptions: credentials,
+        logger,
+        metrics: createGatewayMetrics(metricsRegistry),
+        options: {
+          // The in-process broker has no shared subscriptions; one gateway runs there.
+          sharedGroup: broker ? null : config.MQTT_SHARED_GROUP,
+          maxBatchMessages: config.GATEWAY_MAX_BATCH_MESSAGES,
+          maxQueuedMessages: config.GATEWAY_MAX_QUEUED_MESSAGES,
+        },
+      });
+      const started = gateway;
+      cleanups.push(() => started.close());
     }
 
     // The platform's own connection to the broker: health now, downlink commands later.
@@ -109,9 +161,7 @@ export async function startPlatform(config: ServerConfig, logger: Logger): Promi
       clientId: `ccm-server-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
       reconnectPeriod: 2000,
       connectTimeout: 10_000,
-      ...(config.MQTT_USERNAME
-        ? { username: config.MQTT_USERNAME, password: config.MQTT_PASSWORD }
-        : {}),
+      ...credentials,
     });
     let brokerError: string | undefined;
     client.on('error', (err) => {
@@ -149,17 +199,43 @@ export async function startPlatform(config: ServerConfig, logger: Logger): Promi
         mode: broker ? 'embedded' : 'external',
         ...(client.connected ? {} : { error: brokerError ?? 'not connected' }),
       };
-      const ok = dbStatus.status === 'up' && brokerStatus.status === 'up';
+      const gatewayStatus: HealthReport['gateway'] = gateway
+        ? {
+            status: gateway.connected() ? 'up' : 'down',
+            queueDepth: gateway.queueDepth(),
+            lagMs: gateway.lagMs(),
+          }
+        : { status: 'off', queueDepth: null, lagMs: null };
+      const ok =
+        dbStatus.status === 'up' && brokerStatus.status === 'up' && gatewayStatus.status !== 'down';
       return {
         status: ok ? 'ok' : 'degraded',
         version: VERSION,
         uptimeS: Math.round((Date.now() - startedAt) / 1000),
         database: dbStatus,
+        gateway: gatewayStatus,
         broker: brokerStatus,
       };
     };
 
-    const app = await buildApp({ health, logger });
+    const app = await buildApp({
+      health,
+      logger,
+      metrics: async () => ({
+        contentType: metricsRegistry.contentType,
+        body: await metricsRegistry.metrics(),
+      }),
+      routes: config.MQTT_AUTH_HOOK_TOKEN
+        ? [
+            (a) =>
+              registerMqttHooks(a, {
+                token: config.MQTT_AUTH_HOOK_TOKEN!,
+                auth: authorizer,
+                platformUsername: platformAccount?.username ?? PLATFORM_MQTT_USER,
+              }),
+          ]
+        : [],
+    });
     cleanups.push(() => app.close());
     await app.listen({ port: config.PORT, host: config.HOST });
     const address = app.server.address();

@@ -93,3 +93,17 @@ export async function openTestDatabase(
 
 export * from './mosquitto';
 export * from './seed';
+
+/** Polls `check` until it returns true (for hooks, where expect.poll is not allowed). */
+export async function waitFor(
+  check: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+  what = 'condition',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
