@@ -18,6 +18,7 @@ export interface GatewayOptions {
   /** Messages held (received, not committed) before the gateway stops reading the broker. */
   maxQueuedMessages: number;
   lowAccuracyM: number;
+  gapForgiveAfterMs: number;
   /**
    * Shared-subscription group, or null to subscribe plainly (the in-process broker has no
    * shared subscriptions; one gateway runs there).
@@ -34,6 +35,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   maxBatchDelayMs: 20,
   maxQueuedMessages: 20_000,
   lowAccuracyM: 100,
+  gapForgiveAfterMs: 75_000,
   sharedGroup: 'ccm-gateway',
   maxPerDevicePerBatch: 200,
   floodPerSecond: 100,
@@ -120,7 +122,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const events = new EventEmitter();
   const pipelineDeps = {
     registry,
-    options: { lowAccuracyM: options.lowAccuracyM },
+    options: { lowAccuracyM: options.lowAccuracyM, gapForgiveAfterMs: options.gapForgiveAfterMs },
     ...(deps.rules ? { rules: deps.rules } : {}),
     onStageError: (stage: string, err: unknown) => {
       metrics.stageErrors.inc({ stage });
@@ -257,6 +259,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       if (!device) continue;
       device.runtime.lastSeq = update.lastSeq;
       device.runtime.ackedSeq = update.ackedSeq;
+      device.runtime.above = update.above;
+      device.runtime.stuckSinceMs = update.stuckSinceMs;
       device.runtime.seqGaps = update.seqGaps;
       if (update.latest && (device.runtime.latestFixMs ?? -Infinity) < update.latest.tMs) {
         device.runtime.latestFixMs = update.latest.tMs;

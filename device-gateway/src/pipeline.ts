@@ -37,6 +37,12 @@ import { orderAt, type DeviceInfo, type DeviceRegistry } from './registry';
 export interface PipelineOptions {
   /** Fixes less accurate than this are flagged (and carry less weight in the engine), m. */
   lowAccuracyM: number;
+  /**
+   * How long the ack waits at a gap in seq before the missing seqs are taken as never coming
+   * (a device that skipped them, a lost QoS 0 heartbeat), ms. Longer than two of the
+   * contract's 30 s re-send periods, so a message that exists has been re-sent by then.
+   */
+  gapForgiveAfterMs: number;
 }
 
 export interface RulesStage {
@@ -59,12 +65,12 @@ export async function buildPlan(
   const devices = await identify(deps, batch, plan, nowMs);
   for (const message of batch) {
     if (message.kind === 'rejected') {
-      rejectMessage(plan, message, devices);
+      rejectMessage(deps.options, plan, message, devices, nowMs);
       continue;
     }
     const device = devices.get(message.deviceId)!;
     const update = deviceUpdate(plan, device, message.receivedAtMs);
-    if (message.kind !== 'status') sequence(plan, device, update, message.seq);
+    if (message.kind !== 'status') sequence(deps.options, plan, device, update, message.seq, nowMs);
     filter(deps.options, plan, device, update, message);
   }
   if (deps.rules) {
@@ -137,16 +143,18 @@ function asRejected(
 }
 
 function rejectMessage(
+  options: PipelineOptions,
   plan: BatchPlan,
   message: Rejected,
   devices: ReadonlyMap<string, DeviceInfo>,
+  nowMs: number,
 ) {
   plan.rejected.push(message);
   // A known device's rejected message is still acknowledged, so it never retries poison.
   const device = message.deviceId === null ? undefined : devices.get(message.deviceId);
   if (device && message.seq !== null) {
     const update = deviceUpdate(plan, device, message.receivedAtMs);
-    sequence(plan, device, update, message.seq);
+    sequence(options, plan, device, update, message.seq, nowMs);
   }
 }
 
@@ -159,6 +167,8 @@ function deviceUpdate(plan: BatchPlan, device: DeviceInfo, receivedAtMs: number)
       lastSeenMs: receivedAtMs,
       lastSeq: r.lastSeq,
       ackedSeq: r.ackedSeq,
+      above: [...r.above],
+      stuckSinceMs: r.stuckSinceMs,
       seqGaps: r.seqGaps,
       battery: null,
       batteryAtMs: null,
@@ -174,18 +184,51 @@ function deviceUpdate(plan: BatchPlan, device: DeviceInfo, receivedAtMs: number)
   return update;
 }
 
-/** Stage 3. `seq` only grows; a jump counts the missing ones as a gap. */
-function sequence(plan: BatchPlan, device: DeviceInfo, update: DeviceUpdate, seq: number) {
-  if (update.lastSeq === null) {
-    update.lastSeq = seq;
-  } else if (seq > update.lastSeq) {
+/**
+ * Stage 3. `ack {seq: N}` promises that every message with seq ≤ N is stored, so N is the
+ * contiguous committed prefix, never just the highest seq: after a crash or a broker that
+ * dropped messages, newer messages can be committed while older ones are still missing, and
+ * acking past them would make the device discard them. The device re-sends everything not
+ * acked (oldest first), which fills the gap; a gap nothing fills within `gapForgiveAfterMs`
+ * (seqs the device never had) is skipped. A device seen for the first time starts its prefix
+ * just below its first message.
+ */
+function sequence(
+  options: PipelineOptions,
+  plan: BatchPlan,
+  device: DeviceInfo,
+  update: DeviceUpdate,
+  seq: number,
+  nowMs: number,
+) {
+  if (update.lastSeq !== null && seq > update.lastSeq + 1) {
     update.seqGaps += seq - update.lastSeq - 1;
-    update.lastSeq = seq;
   }
+  update.lastSeq = update.lastSeq === null ? seq : Math.max(update.lastSeq, seq);
+  let acked = update.ackedSeq ?? seq - 1;
+  const above = update.above;
+  if (seq > acked && !above.includes(seq)) {
+    let i = above.length;
+    while (i > 0 && above[i - 1]! > seq) i--;
+    above.splice(i, 0, seq);
+  }
+  const advance = () => {
+    while (above.length > 0 && above[0]! <= acked + 1) acked = Math.max(acked, above.shift()!);
+  };
+  advance();
+  if (above.length === 0) {
+    update.stuckSinceMs = null;
+  } else {
+    update.stuckSinceMs ??= nowMs;
+    if (nowMs - update.stuckSinceMs >= options.gapForgiveAfterMs) {
+      acked = above[0]! - 1; // the missing seqs below it never came: skip them
+      advance();
+      update.stuckSinceMs = above.length === 0 ? null : nowMs;
+    }
+  }
+  update.ackedSeq = acked;
   // Re-sent old messages (seq ≤ acked) get the current ack again so the device drops them.
-  const ack = Math.max(update.ackedSeq ?? -1, seq);
-  update.ackedSeq = ack;
-  plan.acks.set(device.id, ack);
+  if (acked >= 0) plan.acks.set(device.id, acked);
 }
 
 /** Stage 4. */

@@ -77,6 +77,8 @@ export interface DeviceUpdate {
   lastSeenMs: number;
   lastSeq: number | null;
   ackedSeq: number | null;
+  above: number[];
+  stuckSinceMs: number | null;
   seqGaps: number;
   battery: number | null;
   batteryAtMs: number | null;

@@ -24,8 +24,14 @@ export interface DeviceInfo {
 }
 
 export interface DeviceRuntime {
+  /** Highest seq committed. */
   lastSeq: number | null;
+  /** Contiguous committed prefix: every seq ≤ this is stored (or forgiven). The ack. */
   ackedSeq: number | null;
+  /** Committed seqs above `ackedSeq`, ascending: they wait for the gap below them. */
+  above: number[];
+  /** When the ack got stuck behind a gap, ms. */
+  stuckSinceMs: number | null;
   seqGaps: number;
   latestFixMs: number | null;
 }
@@ -144,6 +150,8 @@ export class DeviceRegistry {
         runtime: previous?.runtime ?? {
           lastSeq: row.last_seq,
           ackedSeq: row.acked_seq,
+          above: [],
+          stuckSinceMs: null,
           seqGaps: row.seq_gaps ?? 0,
           latestFixMs: row.last_fix_t?.getTime() ?? null,
         },

@@ -35,6 +35,9 @@ describe('bad input through a real broker', () => {
       database: t.database,
       mqttUrl: broker.url,
       logger: pino({ level: 'silent' }),
+      // These tests publish raw messages with seqs of their choosing: ack the highest at once
+      // (ack contiguity is tested in contract.test.ts and kill.test.ts).
+      options: { gapForgiveAfterMs: 0 },
     });
     await gateway.ready;
     deviceNo = (await seedMonitoredDevice(t.database.db, { deviceId: 'wb-bad-1' })).deviceNo;

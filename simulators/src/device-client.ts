@@ -97,6 +97,11 @@ export class DeviceClient {
     return this.options.resendAfterMs ?? 30_000;
   }
 
+  /** Skips seqs, as a device does that lost unsent messages in a reboot. */
+  skipSeq(count: number): void {
+    this.#seq += count;
+  }
+
   /** Out of coverage: messages are kept and sent later (buffered upload). */
   goOffline(): void {
     this.#offline = true;

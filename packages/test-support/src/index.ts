@@ -107,3 +107,4 @@ export async function waitFor(
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+export * from './proxy';
