@@ -8,3 +8,4 @@ export * from './registry';
 export * from './secrets';
 export * from './store';
 export * from './broker-auth';
+export * from './commands';

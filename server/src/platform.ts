@@ -4,6 +4,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import {
   BrokerAuthorizer,
   createGatewayMetrics,
+  startCommandDispatcher,
   startGateway,
   type Gateway,
 } from '@ccm/device-gateway';
@@ -172,6 +173,11 @@ export async function startPlatform(config: ServerConfig, logger: Logger): Promi
       brokerError = undefined;
     });
     cleanups.push(() => client.endAsync(true));
+    const dispatcher = startCommandDispatcher(database.db, client, {
+      onError: (err) =>
+        logger.warn({ err }, '下发指令失败，将重试 / command dispatch failed, will retry'),
+    });
+    cleanups.push(() => dispatcher.close());
 
     const startedAt = Date.now();
     const health = async (): Promise<HealthReport> => {
