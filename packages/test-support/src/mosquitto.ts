@@ -45,11 +45,17 @@ export async function startMosquitto(extraConfig = ''): Promise<MosquittoProcess
       'queue_qos0_messages false',
       'message_size_limit 262144',
       'set_tcp_nodelay true',
-      'log_dest none',
+      'log_dest stderr',
+      'log_type error',
+      'log_type warning',
       extraConfig,
     ].join('\n'),
   );
-  const child = spawn('mosquitto', ['-c', conf], { stdio: 'ignore' });
+  const child = spawn('mosquitto', ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr!.on('data', (d: Buffer) => {
+    if (log.length < 10_000) log += d.toString();
+  });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 10_000;
   for (;;) {
@@ -61,7 +67,7 @@ export async function startMosquitto(extraConfig = ''): Promise<MosquittoProcess
     if (open) break;
     if (Date.now() > deadline || child.exitCode !== null) {
       rmSync(dir, { recursive: true, force: true });
-      throw new Error(`mosquitto did not start on port ${port}`);
+      throw new Error(`mosquitto did not start on port ${port}: ${log}`);
     }
     await new Promise((r) => setTimeout(r, 50));
   }
