@@ -8,7 +8,9 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { buildPlan, type RulesStage } from './pipeline';
 import type { BatchPlan, SecurityRow } from './plan';
 import { DeviceRegistry } from './registry';
-import { persistPlan } from './store';
+import { emptyPlan } from './plan';
+import { EngineRules, type AlertChange, type RulesOptions } from './rules';
+import { persistPlan, type StoreResult } from './store';
 
 export interface GatewayOptions {
   /** Largest batch committed at once (messages). */
@@ -24,6 +26,10 @@ export interface GatewayOptions {
    * shared subscriptions; one gateway runs there).
    */
   sharedGroup: string | null;
+  /** Run the rules engine (geofences, device rules, silence) on every batch. */
+  engine: boolean;
+  /** How often the silence rules (no_signal, no_location) run, ms. */
+  silenceIntervalMs: number;
   /** At most this many messages of one device per batch: a flooding device waits its turn. */
   maxPerDevicePerBatch: number;
   /** Messages per second from one device above which a `flood` security event is recorded. */
@@ -37,6 +43,8 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   lowAccuracyM: 100,
   gapForgiveAfterMs: 75_000,
   sharedGroup: 'ccm-gateway',
+  engine: true,
+  silenceIntervalMs: 15_000,
   maxPerDevicePerBatch: 200,
   floodPerSecond: 100,
 };
@@ -74,6 +82,8 @@ const STATUS_FILTER = 'ccm/v1/dev/+/status';
 export interface CommittedBatch {
   plan: BatchPlan;
   fixesInserted: number;
+  /** Alerts raised, corrected, ended or withdrawn by this batch (already in the outbox). */
+  alerts: AlertChange[];
 }
 
 export interface Gateway {
@@ -97,7 +107,9 @@ export interface GatewayDeps {
   mqttOptions?: IClientOptions;
   logger: Logger;
   options?: Partial<GatewayOptions>;
+  /** Replaces the built-in rules engine (tests). */
   rules?: RulesStage;
+  rulesOptions?: Partial<RulesOptions>;
   metrics?: GatewayMetrics;
 }
 
@@ -120,10 +132,27 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const metrics = deps.metrics ?? createGatewayMetrics();
   const registry = new DeviceRegistry(deps.database.db);
   const events = new EventEmitter();
+  const engine = options.engine
+    ? new EngineRules(deps.database.db, log, deps.rulesOptions)
+    : undefined;
+  const rules = deps.rules ?? engine;
+  if (engine) await engine.reloadZones();
+  // Zones, assignments, orders and devices changed anywhere reach this gateway within a
+  // second (trigger → NOTIFY ccm_config); after a lost LISTEN connection, reload everything.
+  let reloadTimer: NodeJS.Timeout | undefined;
+  const unlisten = await deps.database.listen('ccm_config', () => {
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => {
+      registry.invalidate();
+      engine
+        ?.reloadZones()
+        .catch((err) => log.error({ err }, '围栏重新加载失败 / zone reload failed'));
+    }, 100);
+  });
   const pipelineDeps = {
     registry,
     options: { lowAccuracyM: options.lowAccuracyM, gapForgiveAfterMs: options.gapForgiveAfterMs },
-    ...(deps.rules ? { rules: deps.rules } : {}),
+    ...(rules ? { rules } : {}),
     onStageError: (stage: string, err: unknown) => {
       metrics.stageErrors.inc({ stage });
       log.error({ err, stage }, '处理阶段失败（已隔离）/ pipeline stage failed (contained)');
@@ -207,10 +236,15 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         // Flood events ride along and leave the list only once committed.
         const floodCount = floods.length;
         plan.security.push(...floods.slice(0, floodCount));
-        const stored = await persistPlan(deps.database.db, plan);
+        const stored = await persistPlan(deps.database.db, plan, engine?.options);
         floods.splice(0, floodCount);
         metrics.commitSeconds.observe((performance.now() - started) / 1000);
-        afterCommit(plan, stored.fixesInserted, stored.fixesDuplicate);
+        if (stored.engineError !== undefined) {
+          pipelineDeps.onStageError('rules', stored.engineError);
+        } else {
+          engine?.committed(plan.engine);
+        }
+        afterCommit(plan, stored);
         return;
       } catch (err) {
         metrics.commitFailures.inc();
@@ -252,7 +286,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     }
   }
 
-  function afterCommit(plan: BatchPlan, inserted: number, duplicate: number) {
+  function afterCommit(plan: BatchPlan, stored: StoreResult) {
+    const inserted = stored.fixesInserted;
+    const duplicate = stored.fixesDuplicate;
     // Device runtime bookkeeping moves only with what is committed.
     for (const update of plan.devices.values()) {
       const device = registry.byNo(update.deviceNo);
@@ -277,11 +313,36 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics.fixesQuarantined.inc(plan.quarantined.length);
     for (const r of plan.rejected) metrics.rejected.inc({ reason: r.reason });
     // Stage 8: notify.
-    events.emit('committed', { plan, fixesInserted: inserted } satisfies CommittedBatch);
+    events.emit('committed', {
+      plan,
+      fixesInserted: inserted,
+      alerts: stored.alerts,
+    } satisfies CommittedBatch);
   }
+
+  /** The silence rules, between batches so they never race a batch of the same subject. */
+  let lastSilenceMs = Date.now();
+  async function silenceTick() {
+    if (!engine || Date.now() - lastSilenceMs < options.silenceIntervalMs) return;
+    lastSilenceMs = Date.now();
+    try {
+      const outcomes = await engine.silence(Date.now());
+      if (outcomes.length === 0) return;
+      const plan = emptyPlan();
+      plan.engine = outcomes;
+      const stored = await persistPlan(deps.database.db, plan, engine.options);
+      if (stored.engineError !== undefined) throw stored.engineError;
+      engine.committed(outcomes);
+      afterCommit(plan, stored);
+    } catch (err) {
+      pipelineDeps.onStageError('silence', err);
+    }
+  }
+  const silenceTimer = setInterval(() => wake?.(), options.silenceIntervalMs);
 
   const loop = (async () => {
     while (running) {
+      await silenceTick();
       if (queue.length === 0) {
         await new Promise<void>((resolve) => (wake = resolve));
         wake = undefined;
@@ -318,8 +379,11 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       // Stop reading, finish the batch in hand (its acks go out), then disconnect. Messages
       // still queued were never acked: their devices re-send them.
       running = false;
+      clearInterval(silenceTimer);
+      clearTimeout(reloadTimer);
       wake?.();
       await loop;
+      await unlisten();
       await client.endAsync();
     },
   };

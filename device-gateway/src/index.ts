@@ -9,3 +9,4 @@ export * from './secrets';
 export * from './store';
 export * from './broker-auth';
 export * from './commands';
+export * from './rules';

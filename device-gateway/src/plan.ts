@@ -1,4 +1,5 @@
 import type { Rejected } from './decode';
+import type { EngineOutcome } from './rules';
 
 /** What one batch will write, built by the pipeline's stages before the transaction. */
 export interface FixRow {
@@ -111,6 +112,8 @@ export interface BatchPlan {
   acks: Map<string, number>;
   /** Fixes acknowledged but not stored as positions: no monitoring order at their time. */
   fixesWithoutOrder: number;
+  /** The rules engine's outcomes per subject (state, alert changes, commands). */
+  engine: EngineOutcome[];
 }
 
 export const emptyPlan = (): BatchPlan => ({
@@ -125,6 +128,7 @@ export const emptyPlan = (): BatchPlan => ({
   devices: new Map(),
   acks: new Map(),
   fixesWithoutOrder: 0,
+  engine: [],
 });
 
 /** Fix flag bits (fixes.flags). */

@@ -1,10 +1,21 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB } from '@ccm/db';
 import type { BatchPlan } from './plan';
+import {
+  DEFAULT_RULES_OPTIONS,
+  EngineWriteError,
+  persistEngine,
+  type AlertChange,
+  type RulesOptions,
+} from './rules';
 
 export interface StoreResult {
   fixesInserted: number;
   fixesDuplicate: number;
+  /** Alert changes written (empty when the engine's part failed: see engineError). */
+  alerts: AlertChange[];
+  /** Set when the rules engine's writes failed; the batch's data committed regardless. */
+  engineError?: unknown;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -15,7 +26,11 @@ const EPOCH_MS = sql`timestamptz 'epoch' + interval '1 millisecond' *`;
  * `INSERT … SELECT FROM unnest($arrays)` per table (one round trip, one plan, any batch
  * size); duplicates (same device and fix time) are ignored by the primary key.
  */
-export async function persistPlan(db: Kysely<DB>, plan: BatchPlan): Promise<StoreResult> {
+export async function persistPlan(
+  db: Kysely<DB>,
+  plan: BatchPlan,
+  rulesOptions: RulesOptions = DEFAULT_RULES_OPTIONS,
+): Promise<StoreResult> {
   return db.transaction().execute(async (trx) => {
     const fixesInserted = await insertFixes(trx, plan);
     await insertEvents(trx, plan);
@@ -24,7 +39,20 @@ export async function persistPlan(db: Kysely<DB>, plan: BatchPlan): Promise<Stor
     await insertRare(trx, plan);
     await updateCommands(trx, plan);
     await upsertDeviceState(trx, plan);
-    return { fixesInserted, fixesDuplicate: plan.fixes.length - fixesInserted };
+    let alerts: AlertChange[] = [];
+    let engineError: unknown;
+    try {
+      alerts = await persistEngine(trx, plan.engine, rulesOptions);
+    } catch (err) {
+      if (!(err instanceof EngineWriteError)) throw err;
+      engineError = err.causeError;
+    }
+    return {
+      fixesInserted,
+      fixesDuplicate: plan.fixes.length - fixesInserted,
+      alerts,
+      ...(engineError === undefined ? {} : { engineError }),
+    };
   });
 }
 

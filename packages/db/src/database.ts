@@ -18,6 +18,11 @@ export interface Database {
   withSession<T>(fn: (session: SqlSession) => Promise<T>): Promise<T>;
   /** Round-trip to the database; throws when it is unreachable. */
   ping(): Promise<void>;
+  /**
+   * LISTEN on a channel. `onNotify` also fires with payload null after a lost connection was
+   * re-established (notifications may have been missed: reload). Returns an unlisten function.
+   */
+  listen(channel: string, onNotify: (payload: string | null) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -90,6 +95,48 @@ export function openPostgres(options: PgOptions): Database {
     async ping() {
       await sql`select 1`.execute(db);
     },
+    async listen(channel, onNotify) {
+      if (!/^[a-z_][a-z0-9_]*$/.test(channel)) throw new Error(`bad channel name ${channel}`);
+      let closed = false;
+      let client: pg.Client | undefined;
+      let retryTimer: NodeJS.Timeout | undefined;
+      const connect = async (isRetry: boolean): Promise<void> => {
+        const c = new pg.Client({ connectionString: options.url });
+        client = c;
+        c.on('notification', (msg) => {
+          if (msg.channel === channel) onNotify(msg.payload ?? '');
+        });
+        c.on('error', (err) => {
+          options.logger?.warn(
+            { err: err.message, channel },
+            'LISTEN 连接中断 / listen connection lost',
+          );
+          c.end().catch(() => undefined);
+          scheduleRetry();
+        });
+        try {
+          await c.connect();
+          await c.query(`LISTEN ${channel}`);
+          if (isRetry) onNotify(null);
+        } catch {
+          c.end().catch(() => undefined);
+          scheduleRetry();
+        }
+      };
+      const scheduleRetry = () => {
+        if (closed || retryTimer) return;
+        retryTimer = setTimeout(() => {
+          retryTimer = undefined;
+          void connect(true);
+        }, 1000);
+      };
+      await connect(false);
+      return async () => {
+        closed = true;
+        clearTimeout(retryTimer);
+        await client?.end().catch(() => undefined);
+      };
+    },
     async close() {
       await db.destroy();
     },
@@ -140,6 +187,12 @@ export async function openPGlite(options: PGliteOptions = {}): Promise<Database>
     },
     async ping() {
       await sql`select 1`.execute(db);
+    },
+    async listen(channel, onNotify) {
+      const unlisten = await instance.listen(channel, (payload) => onNotify(payload));
+      return async () => {
+        if (!instance.closed) await unlisten();
+      };
     },
     async close() {
       await db.destroy();

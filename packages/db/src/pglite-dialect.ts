@@ -21,6 +21,7 @@ export interface PGliteLike {
     params?: unknown[],
   ): Promise<{ rows: T[]; affectedRows?: number; fields: unknown[] }>;
   exec(sql: string): Promise<unknown>;
+  listen(channel: string, callback: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
   readonly closed: boolean;
 }

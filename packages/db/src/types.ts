@@ -297,6 +297,13 @@ export interface AlertsTable {
   resolution: string | null;
   escalated_at: Timestamp | null;
   updated_at: DefaultTimestamp;
+  engine_key: string | null;
+}
+
+export interface EngineStateTable {
+  subject_no: number;
+  state: Json;
+  updated_at: DefaultTimestamp;
 }
 
 export interface AlertEventsTable {
@@ -312,7 +319,9 @@ export interface AlertEventsTable {
     | 'note'
     | 'resolved'
     | 'escalated'
-    | 'reopened';
+    | 'reopened'
+    | 'updated'
+    | 'withdrawn';
   note: string | null;
   data: Json;
 }
@@ -381,6 +390,7 @@ export interface DB {
   device_commands: DeviceCommandsTable;
   alerts: AlertsTable;
   alert_events: AlertEventsTable;
+  engine_state: EngineStateTable;
   outbox: OutboxTable;
   audit_log: AuditLogTable;
   subject_daily: SubjectDailyView;
@@ -630,7 +640,9 @@ export const TABLE_COLUMNS = {
     'resolution',
     'escalated_at',
     'updated_at',
+    'engine_key',
   ],
+  engine_state: ['subject_no', 'state', 'updated_at'],
   alert_events: ['id', 'alert_id', 'at', 'actor_id', 'action', 'note', 'data'],
   outbox: ['id', 'topic', 'payload', 'created_at', 'delivered_at'],
   audit_log: [

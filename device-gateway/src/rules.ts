@@ -1,0 +1,504 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Logger } from 'pino';
+import type { WeeklySchedule, ZoneGeometry, ZoneRules } from '@ccm/contracts';
+import type { DB } from '@ccm/db';
+import {
+  checkSilence,
+  compileZones,
+  createSubjectState,
+  parseSubjectState,
+  processBatch,
+  zonesForSubject,
+  type AlertEvent,
+  type DeviceCommand,
+  type DeviceEventInput,
+  type FixInput,
+  type HeartbeatInput,
+  type SubjectState,
+  type ZoneAssignment,
+  type ZoneIndex,
+  type ZoneInput,
+} from '@ccm/geofence';
+import type { RulesStage } from './pipeline';
+import type { BatchPlan } from './plan';
+import { orderAt, type DeviceInfo } from './registry';
+
+/** What the rules stage decided for one subject in one batch, written with the batch. */
+export interface EngineOutcome {
+  subjectNo: number;
+  subjectId: string;
+  jurisdictionCode: string;
+  state: SubjectState;
+  alerts: AlertEvent[];
+  commands: { deviceId: string; command: DeviceCommand }[];
+}
+
+export interface RulesOptions {
+  /** Grace on top of a subject's reporting interval before `no_signal`, s. */
+  silenceGraceS: number;
+  /** Messages but no usable fix for this long: `no_location`, s. */
+  noLocationS: number;
+  /** Commands the engine raises stay valid this long, ms. */
+  commandTtlMs: number;
+}
+
+export const DEFAULT_RULES_OPTIONS: RulesOptions = {
+  silenceGraceS: 180,
+  noLocationS: 1800,
+  commandTtlMs: 5 * 60_000,
+};
+
+const SOURCE_NAME = ['gnss', 'lbs', 'wifi'] as const;
+
+/**
+ * Stage 5 of the pipeline: the pure engine (@ccm/geofence) fed with the batch, per subject,
+ * with the subject's zones and its previous state. State is cached here, loaded from
+ * `engine_state` on first sight, and saved with every batch (store: `persistEngine`).
+ */
+export class EngineRules implements RulesStage {
+  #index: ZoneIndex = compileZones([]);
+  #assignments = new Map<string, ZoneAssignment[]>();
+  #states = new Map<number, SubjectState>();
+  #loaded: Promise<void> | undefined;
+  readonly options: RulesOptions;
+
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly log: Logger,
+    options: Partial<RulesOptions> = {},
+  ) {
+    this.options = { ...DEFAULT_RULES_OPTIONS, ...options };
+  }
+
+  /** (Re)loads zones and assignments; the engine's index is rebuilt once per change. */
+  reloadZones(): Promise<void> {
+    const run = (async () => {
+      const zones = await this.db
+        .selectFrom('zones')
+        .select([
+          'id',
+          'name',
+          'kind',
+          'purpose',
+          'geometry',
+          'schedule',
+          'buffer_m',
+          'confirm_fixes',
+          'confirm_seconds',
+        ])
+        .where('active', '=', true)
+        .execute();
+      const inputs: ZoneInput[] = zones.map((z) => {
+        const rules: Partial<ZoneRules> = { bufferM: z.buffer_m };
+        if (z.confirm_fixes !== null) rules.confirmFixes = z.confirm_fixes;
+        if (z.confirm_seconds !== null) rules.confirmSeconds = z.confirm_seconds;
+        return {
+          id: z.id,
+          name: z.name,
+          kind: z.kind,
+          purpose: z.purpose,
+          geometry: z.geometry as ZoneGeometry,
+          schedule: (z.schedule as WeeklySchedule | null) ?? null,
+          rules,
+        };
+      });
+      const index = compileZones(inputs);
+      for (const r of index.rejected) {
+        this.log.error(
+          { zoneId: r.zoneId, problems: r.problems },
+          '围栏几何无效，已忽略 / invalid zone ignored',
+        );
+      }
+      const now = new Date();
+      const rows = await this.db
+        .selectFrom('zone_assignments')
+        .select(['subject_id', 'zone_id', 'schedule_override'])
+        .where((eb) => eb.or([eb('valid_from', 'is', null), eb('valid_from', '<=', now)]))
+        .where((eb) => eb.or([eb('valid_to', 'is', null), eb('valid_to', '>', now)]))
+        .execute();
+      const assignments = new Map<string, ZoneAssignment[]>();
+      for (const r of rows) {
+        const list = assignments.get(r.subject_id) ?? [];
+        list.push(
+          r.schedule_override === null
+            ? { zoneId: r.zone_id }
+            : { zoneId: r.zone_id, schedule: r.schedule_override as WeeklySchedule },
+        );
+        assignments.set(r.subject_id, list);
+      }
+      // Personal zones (a victim's home) apply to their subject without an assignment row.
+      const personal = await this.db
+        .selectFrom('zones')
+        .select(['id', 'subject_id'])
+        .where('active', '=', true)
+        .where('subject_id', 'is not', null)
+        .execute();
+      for (const p of personal) {
+        const list = assignments.get(p.subject_id!) ?? [];
+        if (!list.some((a) => a.zoneId === p.id)) list.push({ zoneId: p.id });
+        assignments.set(p.subject_id!, list);
+      }
+      this.#index = index;
+      this.#assignments = assignments;
+    })();
+    this.#loaded = run;
+    return run;
+  }
+
+  async #ensureLoaded() {
+    await (this.#loaded ?? this.reloadZones());
+  }
+
+  async #statesFor(subjects: { no: number; id: string }[]): Promise<Map<number, SubjectState>> {
+    const missing = subjects.filter((s) => !this.#states.has(s.no));
+    if (missing.length > 0) {
+      const rows = await this.db
+        .selectFrom('engine_state')
+        .select(['subject_no', 'state'])
+        .where(
+          'subject_no',
+          'in',
+          missing.map((s) => s.no),
+        )
+        .execute();
+      const found = new Map(rows.map((r) => [r.subject_no, r.state]));
+      for (const s of missing) {
+        const stored = found.get(s.no);
+        let state: SubjectState;
+        try {
+          state = stored ? parseSubjectState(stored) : createSubjectState(s.id);
+        } catch (err) {
+          this.log.warn(
+            { err, subjectNo: s.no },
+            '引擎状态无法读取，重新开始 / engine state unreadable, starting afresh',
+          );
+          state = createSubjectState(s.id);
+        }
+        this.#states.set(s.no, state);
+      }
+    }
+    return new Map(subjects.map((s) => [s.no, this.#states.get(s.no)!]));
+  }
+
+  async evaluate(
+    plan: BatchPlan,
+    devices: ReadonlyMap<string, DeviceInfo>,
+    nowMs: number,
+  ): Promise<void> {
+    await this.#ensureLoaded();
+    const byNo = new Map<number, DeviceInfo>();
+    for (const d of devices.values()) byNo.set(d.no, d);
+
+    // Group the batch by (subject, device): the engine sees one device's messages at a time.
+    type Work = { fixes: FixInput[]; events: DeviceEventInput[]; heartbeats: HeartbeatInput[] };
+    const work = new Map<
+      string,
+      Work & { subjectNo: number; subjectId: string; jurisdictionCode: string; deviceId: string }
+    >();
+    const slot = (device: DeviceInfo, tMs: number) => {
+      const order = orderAt(device, tMs);
+      if (!order) return undefined;
+      const key = `${order.subjectNo}:${device.id}`;
+      let w = work.get(key);
+      if (!w) {
+        w = {
+          subjectNo: order.subjectNo,
+          subjectId: order.subjectId,
+          jurisdictionCode: order.jurisdictionCode,
+          deviceId: device.id,
+          fixes: [],
+          events: [],
+          heartbeats: [],
+        };
+        work.set(key, w);
+      }
+      return w;
+    };
+    for (const f of plan.fixes) {
+      const device = byNo.get(f.deviceNo);
+      const w = device && slot(device, f.tMs);
+      if (!w) continue;
+      w.fixes.push({
+        fixTimeMs: f.tMs,
+        lat: f.latE6 / 1e6,
+        lon: f.lonE6 / 1e6,
+        accuracyM: f.accDm / 10,
+        source: SOURCE_NAME[f.src] ?? 'lbs',
+        ...(f.spdCms === null ? {} : { speedMps: f.spdCms / 100 }),
+        receivedAtMs: f.tMs + f.recvLagMs,
+      });
+    }
+    for (const e of plan.events) {
+      const device = byNo.get(e.deviceNo);
+      const w = device && slot(device, e.tMs);
+      if (!w) continue;
+      w.events.push({
+        eventTimeMs: e.tMs,
+        type: e.type,
+        ...(e.bat === null ? {} : { batteryPct: e.bat }),
+        ...(e.latE6 === null || e.lonE6 === null ? {} : { lat: e.latE6 / 1e6, lon: e.lonE6 / 1e6 }),
+        receivedAtMs: e.receivedAtMs,
+      });
+    }
+    for (const h of plan.heartbeats) {
+      const device = byNo.get(h.deviceNo);
+      const w = device && slot(device, h.tMs);
+      if (!w) continue;
+      w.heartbeats.push({
+        heartbeatTimeMs: h.tMs,
+        ...(h.bat === null ? {} : { batteryPct: h.bat }),
+        ...(h.chg === null ? {} : { charging: h.chg }),
+        receivedAtMs: h.receivedAtMs,
+      });
+    }
+    if (work.size === 0) return;
+
+    const states = await this.#statesFor(
+      [...work.values()].map((w) => ({ no: w.subjectNo, id: w.subjectId })),
+    );
+    const outcomes = new Map<number, EngineOutcome>();
+    for (const w of work.values()) {
+      const outcome =
+        outcomes.get(w.subjectNo) ??
+        ({
+          subjectNo: w.subjectNo,
+          subjectId: w.subjectId,
+          jurisdictionCode: w.jurisdictionCode,
+          state: states.get(w.subjectNo)!,
+          alerts: [],
+          commands: [],
+        } satisfies EngineOutcome);
+      const zones = zonesForSubject(this.#index, this.#assignments.get(w.subjectId) ?? []);
+      const result = processBatch(
+        outcome.state,
+        { deviceId: w.deviceId, fixes: w.fixes, events: w.events, heartbeats: w.heartbeats, nowMs },
+        zones,
+      );
+      outcome.state = result.state;
+      outcome.alerts.push(...result.alerts);
+      outcome.commands.push(
+        ...result.commands.map((command) => ({ deviceId: w.deviceId, command })),
+      );
+      outcomes.set(w.subjectNo, outcome);
+    }
+    plan.engine.push(...outcomes.values());
+  }
+
+  /**
+   * The silence rules (`no_signal`, `no_location`), run by the gateway's loop between batches
+   * (so never concurrently with a batch of the same subject), for every subject inside an
+   * active monitoring order.
+   */
+  async silence(nowMs: number): Promise<EngineOutcome[]> {
+    await this.#ensureLoaded();
+    const now = new Date(nowMs);
+    const subjects = await this.db
+      .selectFrom('monitoring_orders as o')
+      .innerJoin('subjects as s', 's.id', 'o.subject_id')
+      .select(['s.no', 's.id', 's.jurisdiction_code', 's.report_interval_s', 'o.device_id'])
+      .where('o.starts_at', '<=', now)
+      .where('o.ends_at', '>', now)
+      .where((eb) => eb.or([eb('o.ended_at', 'is', null), eb('o.ended_at', '>', now)]))
+      .execute();
+    if (subjects.length === 0) return [];
+    const states = await this.#statesFor(subjects.map((s) => ({ no: s.no, id: s.id })));
+    const outcomes: EngineOutcome[] = [];
+    for (const s of subjects) {
+      const before = states.get(s.no)!;
+      const result = checkSilence(before, nowMs, {
+        intervalS: s.report_interval_s,
+        graceS: this.options.silenceGraceS,
+        noLocationS: this.options.noLocationS,
+        deviceId: s.device_id,
+      });
+      if (result.alerts.length === 0 && result.commands.length === 0 && result.state === before)
+        continue;
+      outcomes.push({
+        subjectNo: s.no,
+        subjectId: s.id,
+        jurisdictionCode: s.jurisdiction_code,
+        state: result.state,
+        alerts: result.alerts,
+        commands: result.commands.map((command) => ({ deviceId: s.device_id, command })),
+      });
+    }
+    return outcomes;
+  }
+
+  /** After a commit: the saved states become the cache. */
+  committed(outcomes: readonly EngineOutcome[]): void {
+    for (const o of outcomes) this.#states.set(o.subjectNo, o.state);
+  }
+}
+
+const dedupeKey = (a: AlertEvent) => `${a.subjectId}:${a.type}:${a.zoneId ?? '-'}`;
+
+export interface AlertChange {
+  alertId: string;
+  action: AlertEvent['action'];
+  event: AlertEvent;
+  jurisdictionCode: string;
+}
+
+/**
+ * Writes the engine's outcomes inside the batch's transaction: state, alert changes (by the
+ * engine's stable key), their history, the outbox, and the commands it asked for. Runs under
+ * a savepoint: if it fails (a bug), the fixes still commit and the error is reported.
+ */
+export async function persistEngine(
+  trx: Transaction<DB>,
+  outcomes: readonly EngineOutcome[],
+  options: RulesOptions,
+): Promise<AlertChange[]> {
+  const changes: AlertChange[] = [];
+  if (outcomes.length === 0) return changes;
+  await sql`SAVEPOINT engine`.execute(trx);
+  try {
+    await sql`
+      INSERT INTO engine_state (subject_no, state, updated_at)
+      SELECT s, st, now() FROM unnest(${outcomes.map((o) => o.subjectNo)}::int4[], ${outcomes.map((o) => JSON.stringify(o.state))}::jsonb[]) AS u(s, st)
+      ON CONFLICT (subject_no) DO UPDATE SET state = excluded.state, updated_at = now()`.execute(
+      trx,
+    );
+    for (const o of outcomes) {
+      for (const a of o.alerts) {
+        const id = await applyAlert(trx, a, o.jurisdictionCode);
+        if (id)
+          changes.push({
+            alertId: id,
+            action: a.action,
+            event: a,
+            jurisdictionCode: o.jurisdictionCode,
+          });
+      }
+      for (const c of o.commands) {
+        await trx
+          .insertInto('device_commands')
+          .values({
+            device_id: c.deviceId,
+            type: c.command.type,
+            params: JSON.stringify(c.command.params),
+            expires_at: new Date(Date.now() + options.commandTtlMs),
+            created_by: null,
+          })
+          .execute();
+      }
+    }
+    if (changes.length > 0) {
+      await trx
+        .insertInto('outbox')
+        .values(
+          changes.map((c) => ({
+            topic: c.action === 'open' ? 'alert' : 'alert_update',
+            payload: JSON.stringify({
+              alertId: c.alertId,
+              action: c.action,
+              jurisdictionCode: c.jurisdictionCode,
+              subjectId: c.event.subjectId,
+            }),
+          })),
+        )
+        .execute();
+      await sql`SELECT pg_notify('ccm_outbox', ${String(changes.length)})`.execute(trx);
+    }
+    await sql`RELEASE SAVEPOINT engine`.execute(trx);
+    return changes;
+  } catch (err) {
+    await sql`ROLLBACK TO SAVEPOINT engine`.execute(trx);
+    throw new EngineWriteError(err);
+  }
+}
+
+export class EngineWriteError extends Error {
+  constructor(readonly causeError: unknown) {
+    super(`engine outcome not stored: ${(causeError as Error)?.message}`);
+  }
+}
+
+async function applyAlert(
+  trx: Transaction<DB>,
+  a: AlertEvent,
+  jurisdictionCode: string,
+): Promise<string | undefined> {
+  const common = {
+    started_at: new Date(a.startedAtMs),
+    ended_at: a.endedAtMs === null ? null : new Date(a.endedAtMs),
+    late: a.late,
+    late_by_ms: a.lateByMs,
+    lat: a.lat,
+    lon: a.lon,
+    evidence: JSON.stringify(a.evidence),
+  };
+  let id: string | undefined;
+  let action: 'raised' | 'updated' | 'ended' | 'withdrawn';
+  switch (a.action) {
+    case 'open': {
+      const row = await trx
+        .insertInto('alerts')
+        .values({
+          ...common,
+          type: a.type,
+          severity: a.severity,
+          subject_id: a.subjectId,
+          device_id: a.deviceId,
+          zone_id: a.zoneId,
+          jurisdiction_code: jurisdictionCode,
+          dedupe_key: dedupeKey(a),
+          engine_key: a.key,
+        })
+        .onConflict((oc) => oc.doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      id = row?.id;
+      action = 'raised';
+      break;
+    }
+    case 'update':
+    case 'end': {
+      const row = await trx
+        .updateTable('alerts')
+        .set({ ...common, updated_at: new Date() })
+        .where('engine_key', '=', a.key)
+        .returning('id')
+        .executeTakeFirst();
+      id = row?.id;
+      action = a.action === 'end' ? 'ended' : 'updated';
+      break;
+    }
+    case 'retract': {
+      // The fixes in time order show the rules were never met: close it as withdrawn, with a
+      // system note, rather than delete what officers may already have seen.
+      const row = await trx
+        .updateTable('alerts')
+        .set({
+          ended_at: sql`coalesce(ended_at, started_at)`,
+          status: 'resolved',
+          resolution: 'withdrawn',
+          resolved_at: new Date(),
+          updated_at: new Date(),
+        })
+        .where('engine_key', '=', a.key)
+        .returning('id')
+        .executeTakeFirst();
+      id = row?.id;
+      action = 'withdrawn';
+      break;
+    }
+  }
+  if (id) {
+    await trx
+      .insertInto('alert_events')
+      .values({
+        alert_id: id,
+        action,
+        actor_id: null,
+        note:
+          action === 'withdrawn'
+            ? '迟到的定位表明该违规不成立，系统已撤回 / late fixes show the rules were never met; withdrawn by the platform'
+            : null,
+        data: JSON.stringify({ late: a.late, lateByMs: a.lateByMs, evidence: a.evidence.kind }),
+      })
+      .execute();
+  }
+  return id;
+}

@@ -1,0 +1,235 @@
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Kysely } from 'kysely';
+import type { DB } from '@ccm/db';
+import { DeviceClient } from '@ccm/simulators';
+import {
+  openTestDatabase,
+  seedMonitoredDevice,
+  startMosquitto,
+  TOWNSHIP,
+  type MosquittoProcess,
+  type SeededDevice,
+  type TestDatabase,
+} from '@ccm/test-support';
+import { startGateway, type CommittedBatch, type Gateway, type GatewayDeps } from '../src/gateway';
+
+/** From a published fix to a stored alert, through the real broker and database. */
+const HOME: [number, number] = [108.366543, 22.817012]; // [lon, lat]
+const M_PER_DEG_LAT = 111_320;
+const north = (m: number) => HOME[1] + m / M_PER_DEG_LAT;
+
+describe.each(['postgres', 'pglite'] as const)(
+  'rules engine in the gateway, end to end, on %s',
+  (backend) => {
+    let broker: MosquittoProcess;
+    let t: TestDatabase;
+    let gateway: Gateway;
+    const deps = (): GatewayDeps => ({
+      database: t.database,
+      mqttUrl: broker.url,
+      logger: pino({ level: 'silent' }),
+      options: { silenceIntervalMs: 300 },
+      rulesOptions: { silenceGraceS: 2 },
+    });
+
+    beforeAll(async () => {
+      broker = await startMosquitto();
+      t = await openTestDatabase(backend);
+      gateway = await startGateway(deps());
+      await gateway.ready;
+    });
+    afterAll(async () => {
+      await gateway?.close();
+      await t?.dispose();
+      await broker?.stop();
+    });
+
+    async function exclusionZone(db: Kysely<DB>, subject: SeededDevice, radiusM = 100) {
+      const zone = await db
+        .insertInto('zones')
+        .values({
+          name: '被害人住所 / victim home',
+          kind: 'exclusion',
+          purpose: 'prohibited',
+          geometry: JSON.stringify({ type: 'Circle', center: HOME, radiusM }),
+          min_lon: HOME[0] - 0.01,
+          min_lat: HOME[1] - 0.01,
+          max_lon: HOME[0] + 0.01,
+          max_lat: HOME[1] + 0.01,
+          buffer_m: 10,
+          jurisdiction_code: TOWNSHIP,
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      await db
+        .insertInto('zone_assignments')
+        .values({ subject_id: subject.subjectId, zone_id: zone.id })
+        .execute();
+      return zone.id;
+    }
+
+    const alertsOf = (subjectId: string) =>
+      t.database.db
+        .selectFrom('alerts')
+        .selectAll()
+        .where('subject_id', '=', subjectId)
+        .orderBy('started_at')
+        .execute();
+
+    /** A walk: GNSS fixes every 10 s at the given distances north of HOME (m). */
+    const walk = (startMs: number, metres: number[]) =>
+      metres.map((m, i) => ({
+        t: startMs + i * 10_000,
+        lat: north(m),
+        lon: HOME[0],
+        acc: 5,
+        src: 'gnss' as const,
+      }));
+
+    it('a zone created after start applies within a second; entering it raises one alert, leaving ends it', async () => {
+      const subject = await seedMonitoredDevice(t.database.db, { deviceId: 'wb-eng-1' });
+      const zoneId = await exclusionZone(t.database.db, subject);
+      await new Promise((r) => setTimeout(r, 1000)); // NOTIFY ccm_config → reload
+      const device = new DeviceClient({ url: broker.url, deviceId: 'wb-eng-1' });
+      await device.connect();
+      const seen: CommittedBatch[] = [];
+      gateway.events.on('committed', (b: CommittedBatch) => seen.push(b));
+      try {
+        // Live: the walk ends now, so nothing is late. 500 m away, in to the centre, out again.
+        const start = Date.now() - 14 * 10_000;
+        const fixes = walk(start, [500, 400, 300, 200, 0, 0, 0, 0, 0, 300, 500, 500, 500, 500]);
+        let last = 0;
+        for (const f of fixes.slice(0, 9)) last = device.sendFixes([f]);
+        await device.waitAcked(last);
+        const commands = () =>
+          t.database.db
+            .selectFrom('device_commands')
+            .select(['type', 'params'])
+            .where('device_id', '=', 'wb-eng-1')
+            .orderBy('created_at')
+            .execute();
+        // Inside: the wearer is warned (警示告知) and asked to report every 15 s.
+        expect((await commands()).map((c) => [c.type, c.params])).toEqual([
+          ['warn', { text: expect.stringContaining('禁止区域'), vibrate: true }],
+          ['set_interval', { seconds: 15 }],
+        ]);
+        expect((await alertsOf(subject.subjectId)).map((a) => a.ended_at)).toEqual([null]);
+        for (const f of fixes.slice(9)) last = device.sendFixes([f]);
+        await device.waitAcked(last);
+        // Out again: back to the normal interval.
+        expect((await commands()).at(-1)).toEqual({
+          type: 'set_interval',
+          params: { seconds: 60 },
+        });
+        const alerts = await alertsOf(subject.subjectId);
+        expect(alerts).toHaveLength(1);
+        expect(alerts[0]).toMatchObject({
+          type: 'zone_enter',
+          severity: 'high',
+          zone_id: zoneId,
+          device_id: 'wb-eng-1',
+          late: false,
+          jurisdiction_code: TOWNSHIP,
+        });
+        expect(alerts[0]!.started_at.getTime()).toBeGreaterThanOrEqual(fixes[3]!.t);
+        expect(alerts[0]!.ended_at).not.toBeNull();
+        expect(alerts[0]!.engine_key).toBeTruthy();
+        const history = await t.database.db
+          .selectFrom('alert_events')
+          .select('action')
+          .where('alert_id', '=', alerts[0]!.id)
+          .orderBy('id')
+          .execute();
+        expect(history.map((h) => h.action)).toEqual(['raised', 'ended']);
+        const outbox = await t.database.db
+          .selectFrom('outbox')
+          .select(['topic', 'payload'])
+          .execute();
+        expect(outbox.map((o) => o.topic)).toEqual(
+          expect.arrayContaining(['alert', 'alert_update']),
+        );
+        expect(seen.flatMap((b) => b.alerts.map((a) => a.action))).toEqual(
+          expect.arrayContaining(['open', 'end']),
+        );
+      } finally {
+        await device.close();
+      }
+    });
+
+    it('a restart mid-violation neither forgets the open alert nor raises it twice', async () => {
+      const subject = await seedMonitoredDevice(t.database.db, { deviceId: 'wb-eng-2' });
+      await exclusionZone(t.database.db, subject);
+      await new Promise((r) => setTimeout(r, 1000));
+      const device = new DeviceClient({ url: broker.url, deviceId: 'wb-eng-2' });
+      await device.connect();
+      try {
+        const start = Date.now() - 30 * 60_000;
+        let last = 0;
+        for (const f of walk(start, [500, 0, 0, 0, 0])) last = device.sendFixes([f]);
+        await device.waitAcked(last);
+        expect((await alertsOf(subject.subjectId)).map((a) => a.ended_at)).toEqual([null]);
+
+        await gateway.close();
+        gateway = await startGateway(deps());
+        await gateway.ready;
+
+        for (const f of walk(start + 100_000, [0, 0, 0, 500, 500, 500, 500]))
+          last = device.sendFixes([f]);
+        await device.waitAcked(last, 30_000);
+        const alerts = await alertsOf(subject.subjectId);
+        expect(alerts).toHaveLength(1);
+        expect(alerts[0]!.ended_at).not.toBeNull();
+      } finally {
+        await device.close();
+      }
+    });
+
+    it('a violation in a late backlog is raised marked late, with how late', async () => {
+      const subject = await seedMonitoredDevice(t.database.db, { deviceId: 'wb-eng-3' });
+      await exclusionZone(t.database.db, subject);
+      await new Promise((r) => setTimeout(r, 1000));
+      const device = new DeviceClient({ url: broker.url, deviceId: 'wb-eng-3' });
+      await device.connect();
+      try {
+        const start = Date.now() - 3 * 3_600_000; // out of coverage three hours ago
+        const seq = device.sendFixes(walk(start, [500, 0, 0, 0, 0, 500, 500, 500, 500]));
+        await device.waitAcked(seq);
+        const alerts = await alertsOf(subject.subjectId);
+        expect(alerts).toHaveLength(1);
+        expect(alerts[0]!.late).toBe(true);
+        expect(alerts[0]!.late_by_ms).toBeGreaterThan(2.5 * 3_600_000);
+      } finally {
+        await device.close();
+      }
+    });
+
+    it('no message for the interval plus grace raises no_signal once; the next message ends it', async () => {
+      const subject = await seedMonitoredDevice(t.database.db, { deviceId: 'wb-eng-4' });
+      await t.database.db
+        .updateTable('subjects')
+        .set({ report_interval_s: 5 })
+        .where('id', '=', subject.subjectId)
+        .execute();
+      const device = new DeviceClient({ url: broker.url, deviceId: 'wb-eng-4' });
+      await device.connect();
+      try {
+        const seq = device.sendHeartbeat({ t: Date.now(), bat: 80 });
+        await device.waitAcked(seq);
+        const noSignal = async () =>
+          (await alertsOf(subject.subjectId)).filter((a) => a.type === 'no_signal');
+        await expect.poll(async () => (await noSignal()).length, { timeout: 20_000 }).toBe(1);
+        expect((await noSignal())[0]!.ended_at).toBeNull();
+        await new Promise((r) => setTimeout(r, 1000)); // more silence ticks: still one alert
+        expect(await noSignal()).toHaveLength(1);
+        const hb = device.sendHeartbeat({ t: Date.now(), bat: 80 });
+        await device.waitAcked(hb);
+        await expect
+          .poll(async () => (await noSignal())[0]!.ended_at, { timeout: 10_000 })
+          .not.toBeNull();
+      } finally {
+        await device.close();
+      }
+    });
+  },
+);
