@@ -18,6 +18,8 @@ export interface AppDeps {
   metrics?: () => Promise<{ contentType: string; body: string }>;
   /** Registers routes that need more than the app itself (feature folders). */
   routes?: ((app: FastifyInstance) => void | Promise<void>)[];
+  /** Turns on sign-in for every non-public /api/v1 route (hook registered before any route). */
+  auth?: (app: FastifyInstance) => void;
   /** Reports the components this process depends on; never throws. */
   health: () => Promise<HealthReport>;
   /** pino logger; none in tests. */
@@ -40,6 +42,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
+  deps.auth?.(app);
 
   app.setErrorHandler((err, request, reply) => {
     if (hasZodFastifySchemaValidationErrors(err)) {
@@ -112,6 +115,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.get(
     '/api/v1/health',
     {
+      config: { public: true },
       schema: {
         summary: '健康检查 / health of the database and the broker',
         tags: ['system'],

@@ -1,6 +1,19 @@
 import { z } from 'zod';
 import { envOnOff, envPort, envUrl, parseEnv } from '@ccm/contracts';
 
+const ROLES = ['admin', 'bureau', 'officer', 'police', 'auditor'] as const;
+const roleList = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v) =>
+      v
+        .split(',')
+        .map((r) => r.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.enum(ROLES)));
+
 /**
  * The server process's configuration: one schema, parsed once at start, frozen.
  * Documented in README.md (Configuration); every variable is optional.
@@ -42,6 +55,15 @@ export const ServerConfigSchema = z
       .regex(/^[0-9]{6}$/, 'must be a six-digit GB/T 2260 code')
       .default('450000'),
     CCM_ROOT_JURISDICTION_NAME: z.string().min(1).max(100).default('广西壮族自治区'),
+    CCM_SESSION_TTL_HOURS: z.coerce.number().min(0.25).max(720).default(12),
+    CCM_LOGIN_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+    CCM_LOGIN_FAILURE_WINDOW_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
+    CCM_LOCKOUT_MINUTES: z.coerce.number().int().min(1).max(10_080).default(15),
+    /** Roles that must use a TOTP second factor, comma-separated (e.g. `admin,bureau`). */
+    CCM_TOTP_REQUIRED_ROLES: roleList(''),
+    /** Roles that see ID-card numbers in full; everyone else sees them masked. */
+    CCM_IDCARD_FULL_ROLES: roleList('officer,bureau,police'),
+    CCM_ESCALATE_AFTER_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
     CCM_TIMESCALEDB: z.enum(['auto', 'on', 'off']).default('auto'),
     CCM_COMPRESS_AFTER_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
     CCM_RETENTION_DAYS: z.coerce.number().int().min(30).max(36500).default(730),

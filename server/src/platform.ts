@@ -20,6 +20,9 @@ import type { ServerConfig } from './config';
 import { lockDataDir } from './datadir';
 import type { HealthReport } from './health';
 import { registerMqttHooks } from './mqtt/hooks';
+import { registerAuth } from './auth/plugin';
+import type { FeatureDeps } from './context';
+import { featureRoutes, settingsFrom } from './features';
 
 export const VERSION = '0.1.0';
 /** Username of the platform's own clients on the in-process broker. */
@@ -224,23 +227,32 @@ export async function startPlatform(config: ServerConfig, logger: Logger): Promi
       };
     };
 
+    const features: FeatureDeps = {
+      db: database.db,
+      settings: settingsFrom(config),
+      ...(gateway ? { ingest: gateway.events } : {}),
+    };
     const app = await buildApp({
       health,
       logger,
+      auth: (a) => registerAuth(a, database.db),
       metrics: async () => ({
         contentType: metricsRegistry.contentType,
         body: await metricsRegistry.metrics(),
       }),
-      routes: config.MQTT_AUTH_HOOK_TOKEN
-        ? [
-            (a) =>
-              registerMqttHooks(a, {
-                token: config.MQTT_AUTH_HOOK_TOKEN!,
-                auth: authorizer,
-                platformUsername: platformAccount?.username ?? PLATFORM_MQTT_USER,
-              }),
-          ]
-        : [],
+      routes: [
+        ...featureRoutes(features),
+        ...(config.MQTT_AUTH_HOOK_TOKEN
+          ? [
+              (a: FastifyInstance) =>
+                registerMqttHooks(a, {
+                  token: config.MQTT_AUTH_HOOK_TOKEN!,
+                  auth: authorizer,
+                  platformUsername: platformAccount?.username ?? PLATFORM_MQTT_USER,
+                }),
+            ]
+          : []),
+      ],
     });
     cleanups.push(() => app.close());
     await app.listen({ port: config.PORT, host: config.HOST });

@@ -362,6 +362,44 @@ export interface SubjectDailyView {
   avg_accuracy_m: string; // numeric
 }
 
+export interface SessionsTable {
+  id: Generated<string>;
+  token_hash: string;
+  user_id: string;
+  scope: Generated<'full' | 'totp_enroll'>;
+  created_at: DefaultTimestamp;
+  expires_at: Timestamp;
+  revoked_at: Timestamp | null;
+  last_seen_at: Timestamp | null;
+  ip: string | null;
+  user_agent: string | null;
+}
+
+export interface LoginAttemptsTable {
+  id: Generated<number>;
+  username: string;
+  user_id: string | null;
+  at: DefaultTimestamp;
+  success: boolean;
+  reason: string | null;
+  ip: string | null;
+}
+
+export interface PoliceQueriesTable {
+  id: Generated<string>;
+  user_id: string;
+  subject_id: string | null;
+  area: Json | null;
+  from_at: Timestamp;
+  to_at: Timestamp;
+  legal_basis: string;
+  case_number: string;
+  fixes_returned: Generated<number>;
+  outcome: 'answered' | 'refused';
+  refusal_reason: string | null;
+  created_at: DefaultTimestamp;
+}
+
 export interface SchemaMigrationsTable {
   version: string;
   name: string;
@@ -394,6 +432,9 @@ export interface DB {
   outbox: OutboxTable;
   audit_log: AuditLogTable;
   subject_daily: SubjectDailyView;
+  sessions: SessionsTable;
+  login_attempts: LoginAttemptsTable;
+  police_queries: PoliceQueriesTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
@@ -669,6 +710,33 @@ export const TABLE_COLUMNS = {
     'first_fix_at',
     'last_fix_at',
     'avg_accuracy_m',
+  ],
+  sessions: [
+    'id',
+    'token_hash',
+    'user_id',
+    'scope',
+    'created_at',
+    'expires_at',
+    'revoked_at',
+    'last_seen_at',
+    'ip',
+    'user_agent',
+  ],
+  login_attempts: ['id', 'username', 'user_id', 'at', 'success', 'reason', 'ip'],
+  police_queries: [
+    'id',
+    'user_id',
+    'subject_id',
+    'area',
+    'from_at',
+    'to_at',
+    'legal_basis',
+    'case_number',
+    'fixes_returned',
+    'outcome',
+    'refusal_reason',
+    'created_at',
   ],
   schema_migrations: ['version', 'name', 'variant', 'checksum', 'applied_at'],
 } as const satisfies { [K in keyof DB]: readonly (keyof DB[K] & string)[] };

@@ -42,6 +42,7 @@ export function registerMqttHooks(
   typed.post(
     '/api/v1/mqtt/auth',
     {
+      config: { public: true }, // EMQX authenticates with the hook token, checked below
       schema: {
         summary: 'MQTT 连接认证（EMQX HTTP 认证）/ broker authentication hook',
         tags: ['mqtt'],
@@ -59,6 +60,7 @@ export function registerMqttHooks(
   typed.post(
     '/api/v1/mqtt/acl',
     {
+      config: { public: true },
       schema: {
         summary: 'MQTT 主题授权（EMQX HTTP 授权）/ broker topic authorisation hook',
         tags: ['mqtt'],

@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify';
+import { registerAuditRoutes } from './audit/routes';
+import { registerAuthRoutes } from './auth/routes';
+import type { ServerConfig } from './config';
+import type { FeatureDeps, ServerSettings } from './context';
+
+/** Every feature folder's routes, in one list: adding a feature is one line here. */
+export function featureRoutes(
+  deps: FeatureDeps,
+): ((app: FastifyInstance) => void | Promise<void>)[] {
+  return [(app) => registerAuthRoutes(app, deps), (app) => registerAuditRoutes(app, deps)];
+}
+
+export function settingsFrom(config: ServerConfig): ServerSettings {
+  return {
+    auth: {
+      sessionTtlHours: config.CCM_SESSION_TTL_HOURS,
+      maxFailures: config.CCM_LOGIN_MAX_FAILURES,
+      failureWindowMinutes: config.CCM_LOGIN_FAILURE_WINDOW_MINUTES,
+      lockoutMinutes: config.CCM_LOCKOUT_MINUTES,
+      totpRequiredRoles: config.CCM_TOTP_REQUIRED_ROLES,
+    },
+    idCardFullRoles: config.CCM_IDCARD_FULL_ROLES,
+    escalateAfterMinutes: config.CCM_ESCALATE_AFTER_MINUTES,
+  };
+}

@@ -1,0 +1,215 @@
+import { sql } from 'kysely';
+import { TOTP, Secret } from 'otpauth';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PASSWORD, startTestServer, type TestServer } from './support';
+
+describe('auth', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer({
+      settings: {
+        auth: {
+          sessionTtlHours: 12,
+          maxFailures: 5,
+          failureWindowMinutes: 15,
+          lockoutMinutes: 15,
+          totpRequiredRoles: ['admin'],
+        },
+      },
+    });
+  });
+  afterAll(async () => s?.close());
+
+  const login = (username: string, password: string, totp?: string) =>
+    s.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username, password, ...(totp ? { totp } : {}) },
+    });
+
+  it('signs in and answers /auth/me; no token or a bad token is 401', async () => {
+    const me = await s.as('officerA', { url: '/api/v1/auth/me' });
+    expect(me.statusCode).toBe(200);
+    expect(me.json()).toMatchObject({
+      username: 'officerA',
+      role: 'officer',
+      jurisdictionCode: '450103001',
+    });
+    expect((await s.app.inject({ url: '/api/v1/auth/me' })).statusCode).toBe(401);
+    const bad = await s.app.inject({
+      url: '/api/v1/auth/me',
+      headers: { authorization: 'Bearer nope' },
+    });
+    expect(bad.statusCode).toBe(401);
+    expect(bad.json().error.code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a wrong password with the same answer as an unknown user', async () => {
+    const wrong = await login('officerB', 'not-the-password');
+    const unknown = await login('nobody-here', 'not-the-password');
+    expect(wrong.statusCode).toBe(401);
+    expect(unknown.statusCode).toBe(401);
+    expect(wrong.json()).toEqual(unknown.json());
+  });
+
+  it('locks the account after five failures in 15 minutes, and audits it', async () => {
+    for (let i = 0; i < 5; i++)
+      expect((await login('policeB', 'wrong-password')).statusCode).toBe(401);
+    const locked = await login('policeB', PASSWORD);
+    expect(locked.statusCode).toBe(423);
+    expect(locked.json().error.code).toBe('ACCOUNT_LOCKED');
+    const entries = await s.db
+      .selectFrom('audit_log')
+      .select('action')
+      .where('action', '=', 'auth.account_locked')
+      .execute();
+    expect(entries).toHaveLength(1);
+  });
+
+  it('logout ends the session', async () => {
+    const res = await login('auditorB', PASSWORD);
+    const token = res.json().token as string;
+    const headers = { authorization: `Bearer ${token}` };
+    expect((await s.app.inject({ url: '/api/v1/auth/me', headers })).statusCode).toBe(200);
+    expect(
+      (await s.app.inject({ method: 'POST', url: '/api/v1/auth/logout', headers })).statusCode,
+    ).toBe(204);
+    expect((await s.app.inject({ url: '/api/v1/auth/me', headers })).statusCode).toBe(401);
+  });
+
+  it('changing the password signs out the other sessions and needs the current one', async () => {
+    const first = (await login('bureauB', PASSWORD)).json().token as string;
+    const second = (await login('bureauB', PASSWORD)).json().token as string;
+    const change = (current: string) =>
+      s.app.inject({
+        method: 'POST',
+        url: '/api/v1/auth/password',
+        headers: { authorization: `Bearer ${first}` },
+        payload: { currentPassword: current, newPassword: 'a-new-long-password' },
+      });
+    expect((await change('wrong')).statusCode).toBe(400);
+    expect((await change(PASSWORD)).statusCode).toBe(204);
+    expect(
+      (
+        await s.app.inject({
+          url: '/api/v1/auth/me',
+          headers: { authorization: `Bearer ${second}` },
+        })
+      ).statusCode,
+    ).toBe(401);
+    expect(
+      (
+        await s.app.inject({
+          url: '/api/v1/auth/me',
+          headers: { authorization: `Bearer ${first}` },
+        })
+      ).statusCode,
+    ).toBe(200);
+    expect((await login('bureauB', 'a-new-long-password')).statusCode).toBe(200);
+  });
+
+  it('a role that requires TOTP must enrol before anything else, then signs in with codes', async () => {
+    const first = await login('admin', PASSWORD);
+    expect(first.json().totpEnrolmentRequired).toBe(true);
+    const headers = { authorization: `Bearer ${first.json().token}` };
+    expect((await s.app.inject({ url: '/api/v1/audit', headers })).json().error.code).toBe(
+      'TOTP_ENROLMENT_REQUIRED',
+    );
+    const setup = (
+      await s.app.inject({ method: 'POST', url: '/api/v1/auth/totp/setup', headers })
+    ).json();
+    const totp = new TOTP({
+      secret: Secret.fromBase32(setup.secret),
+      digits: 6,
+      period: 30,
+      algorithm: 'SHA1',
+    });
+    expect(
+      (
+        await s.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/totp/enable',
+          headers,
+          payload: { code: '000000' === totp.generate() ? '111111' : '000000' },
+        })
+      ).statusCode,
+    ).toBe(400);
+    expect(
+      (
+        await s.app.inject({
+          method: 'POST',
+          url: '/api/v1/auth/totp/enable',
+          headers,
+          payload: { code: totp.generate() },
+        })
+      ).statusCode,
+    ).toBe(204);
+    expect((await s.app.inject({ url: '/api/v1/audit', headers })).statusCode).toBe(200);
+    expect((await login('admin', PASSWORD)).json().error.code).toBe('TOTP_REQUIRED');
+    const again = await login('admin', PASSWORD, totp.generate());
+    expect(again.statusCode).toBe(200);
+    expect(again.json().totpEnrolmentRequired).toBe(false);
+  });
+
+  it('the auditor role is read-only everywhere', async () => {
+    const res = await s.as('auditorA', { method: 'POST', url: '/api/v1/auth/totp/setup' });
+    // its own second factor is allowed; any other write is refused
+    expect(res.statusCode).toBe(200);
+    const write = await s.as('auditorA', { method: 'POST', url: '/api/v1/anything', payload: {} });
+    expect(write.statusCode).toBe(403);
+    expect(write.json().error.code).toBe('READ_ONLY_ROLE');
+  });
+
+  it('answers invalid bodies with 400 naming the field', async () => {
+    const res = await s.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username: 'x' },
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json().error.code).toBe('VALIDATION_FAILED');
+    expect(res.json().error.message).toContain('password');
+  });
+});
+
+describe('audit chain', () => {
+  let s: TestServer;
+  beforeAll(async () => {
+    s = await startTestServer();
+  });
+  afterAll(async () => s?.close());
+
+  it('verifies an intact chain, and finds the row where an edit breaks it', async () => {
+    const ok = await s.as('bureauA', { url: '/api/v1/audit/verify' });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.json().ok).toBe(true);
+    expect(ok.json().entries).toBeGreaterThan(5);
+    // Only a superuser disabling the trigger can edit a row; the chain still tells.
+    const victim = await s.db
+      .selectFrom('audit_log')
+      .select('id')
+      .orderBy('id')
+      .offset(3)
+      .limit(1)
+      .executeTakeFirstOrThrow();
+    await sql`ALTER TABLE audit_log DISABLE TRIGGER audit_log_no_update`.execute(s.db);
+    await sql`UPDATE audit_log SET detail = '{"edited":true}' WHERE id = ${victim.id}`.execute(
+      s.db,
+    );
+    await sql`ALTER TABLE audit_log ENABLE TRIGGER audit_log_no_update`.execute(s.db);
+    const broken = await s.as('auditorA', { url: '/api/v1/audit/verify' });
+    expect(broken.json()).toMatchObject({
+      ok: false,
+      brokenAt: { id: String(victim.id), reason: 'hash_mismatch' },
+    });
+  });
+
+  it('lists entries in scope only: officers cannot read the audit log, bureaus see their branch', async () => {
+    expect((await s.as('officerA', { url: '/api/v1/audit' })).statusCode).toBe(403);
+    const items = (await s.as('bureauB', { url: '/api/v1/audit?limit=500' })).json().items as {
+      jurisdictionCode: string | null;
+    }[];
+    expect(items.length).toBeGreaterThan(0);
+    expect(items.every((i) => i.jurisdictionCode?.startsWith('450105'))).toBe(true);
+  });
+});
