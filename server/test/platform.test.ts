@@ -80,7 +80,21 @@ describe('platform on the real PostgreSQL server and the in-process broker', () 
   });
 
   it('answers errors in the contract shape', async () => {
-    const res = await platform.app.inject('/api/v1/no-such-thing');
+    // Anonymous callers learn nothing about which routes exist.
+    const anonymous = await platform.app.inject('/api/v1/no-such-thing');
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.json()).toEqual({
+      error: { code: 'UNAUTHENTICATED', message: expect.any(String) },
+    });
+    const login = await platform.app.inject({
+      method: 'POST',
+      url: '/api/v1/auth/login',
+      payload: { username: 'first-admin', password: 'a-long-test-password' },
+    });
+    const res = await platform.app.inject({
+      url: '/api/v1/no-such-thing',
+      headers: { authorization: `Bearer ${login.json().token}` },
+    });
     expect(res.statusCode).toBe(404);
     expect(res.json()).toEqual({
       error: { code: 'ROUTE_NOT_FOUND', message: expect.stringContaining('/api/v1/no-such-thing') },

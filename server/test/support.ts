@@ -1,4 +1,4 @@
-import type { FastifyInstance, InjectOptions } from 'fastify';
+import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { DB, Role } from '@ccm/db';
 import { openTestDatabase, type Backend, type TestDatabase } from '@ccm/test-support';
@@ -55,7 +55,7 @@ export interface TestServer {
   /** Bearer tokens, one signed-in session per test user. */
   tokens: Record<TestUser, string>;
   /** `app.inject` as a test user. */
-  as(user: TestUser, options: InjectOptions): ReturnType<FastifyInstance['inject']>;
+  as(user: TestUser, options: InjectOptions): Promise<LightMyRequestResponse>;
   close(): Promise<void>;
 }
 
