@@ -3,12 +3,21 @@ import { registerAuditRoutes } from './audit/routes';
 import { registerAuthRoutes } from './auth/routes';
 import type { ServerConfig } from './config';
 import type { FeatureDeps, ServerSettings } from './context';
+import { alertsPositionsRoutes } from './routes-alerts-positions';
+import { ordersZonesRoutes } from './routes-orders-zones';
+import { peopleRoutes } from './routes-people';
 
 /** Every feature folder's routes, in one list: adding a feature is one line here. */
 export function featureRoutes(
   deps: FeatureDeps,
 ): ((app: FastifyInstance) => void | Promise<void>)[] {
-  return [(app) => registerAuthRoutes(app, deps), (app) => registerAuditRoutes(app, deps)];
+  return [
+    (app) => registerAuthRoutes(app, deps),
+    (app) => registerAuditRoutes(app, deps),
+    ...peopleRoutes(deps),
+    ...ordersZonesRoutes(deps),
+    ...alertsPositionsRoutes(deps),
+  ];
 }
 
 export function settingsFrom(config: ServerConfig): ServerSettings {
