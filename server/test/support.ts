@@ -1,7 +1,13 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
 import type { DB, Role } from '@ccm/db';
-import { openTestDatabase, type Backend, type TestDatabase } from '@ccm/test-support';
+import {
+  openTestDatabase,
+  seedJurisdictions,
+  TOWNSHIP,
+  type Backend,
+  type TestDatabase,
+} from '@ccm/test-support';
 import { buildApp } from '../src/app';
 import { hashPassword } from '../src/auth/password';
 import { registerAuth } from '../src/auth/plugin';
@@ -19,7 +25,7 @@ import { featureRoutes } from '../src/features';
  * officerA (450103001); bureauB, policeB, auditorB (450105); officerB (450105001).
  */
 export const PASSWORD = 'Passw0rd-for-tests';
-export const A = { county: '450103', township: '450103001' } as const;
+export const A = { county: '450103', township: TOWNSHIP } as const;
 export const B = { county: '450105', township: '450105001' } as const;
 
 export const USERS = {
@@ -59,42 +65,12 @@ export interface TestServer {
   close(): Promise<void>;
 }
 
+/** Side A (province → city → 青秀区 → 新竹司法所) is test-support's tree; side B is added here. */
 export async function seedTree(db: Kysely<DB>) {
+  await seedJurisdictions(db);
   await db
     .insertInto('jurisdictions')
     .values([
-      {
-        code: '450000',
-        parent_code: null,
-        level: 'province',
-        name_zh: '广西壮族自治区',
-        name_en: 'Guangxi',
-        path: '450000',
-      },
-      {
-        code: '450100',
-        parent_code: '450000',
-        level: 'city',
-        name_zh: '南宁市',
-        name_en: 'Nanning',
-        path: '450000.450100',
-      },
-      {
-        code: A.county,
-        parent_code: '450100',
-        level: 'county',
-        name_zh: '青秀区',
-        name_en: 'Qingxiu',
-        path: `450000.450100.${A.county}`,
-      },
-      {
-        code: A.township,
-        parent_code: A.county,
-        level: 'township',
-        name_zh: '新竹司法所',
-        name_en: 'Xinzhu Office',
-        path: `450000.450100.${A.county}.${A.township}`,
-      },
       {
         code: B.county,
         parent_code: '450100',
