@@ -66,6 +66,17 @@ describe('auth', () => {
     expect(entries).toHaveLength(1);
   });
 
+  it('an unlock by the bureau resets the failure count (regression: re-locked after one more failure)', async () => {
+    const unlock = await s.as('bureauB', {
+      method: 'PATCH',
+      url: `/api/v1/users/${s.userIds.policeB}`,
+      payload: { unlock: true },
+    });
+    expect(unlock.statusCode).toBe(200);
+    expect((await login('policeB', 'wrong-password-again')).statusCode).toBe(401);
+    expect((await login('policeB', PASSWORD)).statusCode).toBe(200);
+  });
+
   it('logout ends the session', async () => {
     const res = await login('auditorB', PASSWORD);
     const token = res.json().token as string;

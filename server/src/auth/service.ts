@@ -103,6 +103,17 @@ export async function login(
         .where('success', '=', false)
         .where('reason', '!=', 'locked')
         .where('at', '>=', since)
+        // Only failures after the last success (a sign-in, or an admin's unlock) count.
+        .where(({ eb, selectFrom }) =>
+          eb(
+            'at',
+            '>',
+            selectFrom('login_attempts')
+              .select(sql<Date>`coalesce(max(at), '-infinity'::timestamptz)`.as('t'))
+              .where('user_id', '=', user.id)
+              .where('success', '=', true),
+          ),
+        )
         .executeTakeFirstOrThrow();
       if (n >= settings.maxFailures) {
         const until = new Date(now.getTime() + settings.lockoutMinutes * 60_000);
