@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { EventEmitter } from 'node:events';
 import type { DB, Role } from '@ccm/db';
 import type { AuthSettings } from './auth/service';
+import type { StreamHub } from './stream/hub';
 
 /**
  * What feature folders (subjects/, zones/, alerts/ …) receive: the narrow set of things a
@@ -15,6 +16,8 @@ export interface FeatureDeps {
    * gateway runs in this process; the live stream listens here.
    */
   ingest?: EventEmitter;
+  /** The live stream's fan-out; its WebSocket route is registered when present. */
+  stream?: StreamHub;
 }
 
 export interface ServerSettings {

@@ -6,6 +6,7 @@ import type { FeatureDeps, ServerSettings } from './context';
 import { alertsPositionsRoutes } from './routes-alerts-positions';
 import { ordersZonesRoutes } from './routes-orders-zones';
 import { peopleRoutes } from './routes-people';
+import { registerStreamRoutes } from './stream/routes';
 
 /** Every feature folder's routes, in one list: adding a feature is one line here. */
 export function featureRoutes(
@@ -17,6 +18,9 @@ export function featureRoutes(
     ...peopleRoutes(deps),
     ...ordersZonesRoutes(deps),
     ...alertsPositionsRoutes(deps),
+    ...(deps.stream
+      ? [(app: FastifyInstance) => registerStreamRoutes(app, deps, deps.stream!)]
+      : []),
   ];
 }
 

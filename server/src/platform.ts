@@ -23,6 +23,8 @@ import { registerMqttHooks } from './mqtt/hooks';
 import { registerAuth } from './auth/plugin';
 import type { FeatureDeps } from './context';
 import { featureRoutes, settingsFrom } from './features';
+import { escalateOverdueAlerts, loadAlertView } from './alerts';
+import { StreamHub } from './stream/hub';
 
 export const VERSION = '0.1.0';
 /** Username of the platform's own clients on the in-process broker. */
@@ -227,9 +229,15 @@ export async function startPlatform(config: ServerConfig, logger: Logger): Promi
       };
     };
 
+    const settings = settingsFrom(config);
+    const stream = new StreamHub(database.db, {
+      loadAlert: loadAlertView,
+      onError: (err) => logger.warn({ err }, '实时推送出错 / live stream tick failed'),
+    });
     const features: FeatureDeps = {
       db: database.db,
-      settings: settingsFrom(config),
+      settings,
+      stream,
       ...(gateway ? { ingest: gateway.events } : {}),
     };
     const app = await buildApp({
@@ -255,6 +263,19 @@ export async function startPlatform(config: ServerConfig, logger: Logger): Promi
       ],
     });
     cleanups.push(() => app.close());
+    await stream.start();
+    cleanups.push(() => stream.stop());
+    // Alert changes reach live clients at once (the outbox is also polled every second).
+    const unlistenOutbox = await database.listen('ccm_outbox', () => void stream.tick());
+    cleanups.push(() => unlistenOutbox());
+    // An unacknowledged critical alert escalates to the bureau after the configured time.
+    const escalation = setInterval(() => {
+      escalateOverdueAlerts(database.db, {
+        afterMinutes: settings.escalateAfterMinutes,
+        now: new Date(),
+      }).catch((err) => logger.warn({ err }, '告警升级失败 / alert escalation failed'));
+    }, 30_000);
+    cleanups.push(() => clearInterval(escalation));
     await app.listen({ port: config.PORT, host: config.HOST });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;

@@ -1,0 +1,177 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { DB } from '@ccm/db';
+import { inScope } from '../auth/scope';
+import type { AuthUser } from '../auth/types';
+import type { FixRow } from './track';
+
+type Db = Kysely<DB> | Transaction<DB>;
+
+/**
+ * Reads of stored positions. The law allows a position to be shown only when its fix time is
+ * inside [starts_at, min(ends_at, ended_at)) of one of the subject's monitoring orders
+ * (LEAST ignores a NULL ended_at); every query here applies that rule itself rather than
+ * trusting the gateway to have stored only such fixes.
+ */
+export interface TimeWindow {
+  from: Date;
+  to: Date;
+}
+
+export interface SubjectRef {
+  id: string;
+  no: number;
+  name: string;
+  jurisdiction_code: string;
+}
+
+export function findSubjectInScope(
+  db: Db,
+  user: AuthUser,
+  id: string,
+): Promise<SubjectRef | undefined> {
+  return db
+    .selectFrom('subjects')
+    .select(['id', 'no', 'name', 'jurisdiction_code'])
+    .where('id', '=', id)
+    .where(inScope(user, 'subjects.jurisdiction_code'))
+    .executeTakeFirst();
+}
+
+/** The subject's order windows that overlap `w`, clipped to it, in time order. */
+export async function orderWindowsIn(
+  db: Db,
+  subjectId: string,
+  w: TimeWindow,
+): Promise<{ startsAt: Date; endsAt: Date }[]> {
+  const rows = await db
+    .selectFrom('monitoring_orders as o')
+    .select([
+      sql<Date>`greatest(o.starts_at, ${w.from}::timestamptz)`.as('starts_at'),
+      sql<Date>`least(o.ends_at, o.ended_at, ${w.to}::timestamptz)`.as('ends_at'),
+    ])
+    .where('o.subject_id', '=', subjectId)
+    .where('o.starts_at', '<', w.to)
+    .where(sql<boolean>`least(o.ends_at, o.ended_at) > ${w.from}::timestamptz`)
+    .orderBy('o.starts_at')
+    .execute();
+  return rows.map((r) => ({ startsAt: r.starts_at, endsAt: r.ends_at }));
+}
+
+/**
+ * The subject's fixes in `w` that fall inside one of their orders, in time order, with the
+ * total count. With `maxPoints` and more fixes than that, only evenly spaced ones come back:
+ * index i of n is kept when it is round(k·(n−1)/(m−1)) for some k in 0…m−1, which keeps the
+ * first and the last (numeric arithmetic, so no float drift decides a point).
+ */
+export async function readTrack(
+  db: Db,
+  subject: Pick<SubjectRef, 'id' | 'no'>,
+  w: TimeWindow,
+  options: { maxPoints: number | null },
+): Promise<{ rows: FixRow[]; total: number }> {
+  const m = options.maxPoints;
+  const sample =
+    m === null
+      ? sql``
+      : sql`WHERE n <= ${m} OR i = round(round(i::numeric * ${m - 1} / (n - 1)) * (n - 1) / ${m - 1})`;
+  const result = await sql<FixRow & { n: number }>`
+    WITH track AS (
+      SELECT f.t, f.lat_e6, f.lon_e6, f.acc_dm, f.src, f.spd_cms, f.flags,
+             row_number() OVER (ORDER BY f.t, f.device_no) - 1 AS i,
+             count(*) OVER () AS n
+      FROM fixes f
+      WHERE f.subject_no = ${subject.no}
+        AND f.t >= ${w.from}::timestamptz AND f.t < ${w.to}::timestamptz
+        AND EXISTS (
+          SELECT 1 FROM monitoring_orders o
+          WHERE o.subject_id = ${subject.id}
+            AND f.t >= o.starts_at AND f.t < least(o.ends_at, o.ended_at))
+    )
+    SELECT t, lat_e6, lon_e6, acc_dm, src, spd_cms, flags, n FROM track
+    ${sample}
+    ORDER BY i`.execute(db);
+  return {
+    rows: result.rows.map(({ n: _n, ...fix }) => fix),
+    total: Number(result.rows[0]?.n ?? 0),
+  };
+}
+
+export interface LatestRow {
+  subject_id: string;
+  subject_name: string;
+  device_id: string;
+  last_fix_t: Date;
+  last_lat_e6: number;
+  last_lon_e6: number;
+  last_acc_dm: number | null;
+  last_src: number | null;
+  battery: number | null;
+  online: boolean;
+}
+
+/**
+ * The latest fix of every subject in scope with an order active at `now`, taken from
+ * device_state and shown only when that fix lies inside the active order's window. One row per
+ * subject (the most recent of their ordered devices), keyset-paged by subject id.
+ */
+export async function latestPositions(
+  db: Db,
+  user: AuthUser,
+  options: { now: Date; limit: number; afterSubjectId?: string | undefined },
+): Promise<LatestRow[]> {
+  let q = db
+    .selectFrom('subjects as s')
+    .innerJoin('monitoring_orders as o', 'o.subject_id', 's.id')
+    .innerJoin('devices as d', 'd.id', 'o.device_id')
+    .innerJoin('device_state as ds', 'ds.device_no', 'd.no')
+    .where(inScope(user, 's.jurisdiction_code'))
+    .where('o.starts_at', '<=', options.now)
+    .where(sql<boolean>`least(o.ends_at, o.ended_at) > ${options.now}::timestamptz`)
+    .where('ds.last_fix_t', 'is not', null)
+    .where('ds.last_lat_e6', 'is not', null)
+    .where('ds.last_lon_e6', 'is not', null)
+    .where(sql<boolean>`ds.last_fix_t >= o.starts_at`)
+    .where(sql<boolean>`ds.last_fix_t < least(o.ends_at, o.ended_at)`)
+    .distinctOn('s.id')
+    .select([
+      's.id as subject_id',
+      's.name as subject_name',
+      'd.id as device_id',
+      'ds.last_fix_t',
+      'ds.last_lat_e6',
+      'ds.last_lon_e6',
+      'ds.last_acc_dm',
+      'ds.last_src',
+      'ds.battery',
+      'ds.online',
+    ])
+    .orderBy('s.id')
+    .orderBy('ds.last_fix_t', 'desc')
+    .limit(options.limit);
+  if (options.afterSubjectId) q = q.where('s.id', '>', options.afterSubjectId);
+  const rows = await q.execute();
+  return rows.map((r) => ({
+    ...r,
+    last_fix_t: r.last_fix_t!,
+    last_lat_e6: r.last_lat_e6!,
+    last_lon_e6: r.last_lon_e6!,
+  }));
+}
+
+/** Unresolved (open or acknowledged) alerts per subject, for the given subjects in scope. */
+export async function unresolvedAlertCounts(
+  db: Db,
+  user: AuthUser,
+  subjectIds: readonly string[],
+): Promise<Map<string, number>> {
+  if (subjectIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('alerts')
+    .select(['subject_id', (eb) => eb.fn.countAll<number>().as('n')])
+    .where('subject_id', 'in', [...subjectIds])
+    .where('status', '<>', 'resolved')
+    .where(inScope(user, 'alerts.jurisdiction_code'))
+    .groupBy('subject_id')
+    .execute();
+  return new Map(rows.map((r) => [r.subject_id!, Number(r.n)]));
+}

@@ -1,0 +1,219 @@
+import { sql, type Kysely } from 'kysely';
+import type { DB, Role } from '@ccm/db';
+import type { AuthUser } from '../auth/types';
+import { pathInScope } from '../auth/scope';
+
+/**
+ * The live stream's fan-out. Two sources, both read from the database so they work whether
+ * the gateway runs in this process or elsewhere:
+ * - positions: `device_state` rows changed since the last tick (once a second), only fixes
+ *   inside an active monitoring order — at most one update per subject per tick;
+ * - alerts: `outbox` rows after the last one seen (woken by NOTIFY ccm_outbox, and polled).
+ * Each message goes only to clients whose jurisdiction covers it and whose role may see it.
+ * A client that cannot keep up (more than `maxBufferedBytes` unsent) is dropped, never
+ * buffered without bound.
+ */
+export interface StreamClient {
+  user: AuthUser;
+  send(text: string): void;
+  bufferedBytes(): number;
+  close(code: number, reason: string): void;
+}
+
+export const POSITION_ROLES: readonly Role[] = ['officer', 'bureau', 'auditor'];
+export const ALERT_ROLES: readonly Role[] = ['admin', 'officer', 'bureau', 'auditor'];
+
+export interface PositionMessage {
+  type: 'position';
+  subjectId: string;
+  deviceId: string;
+  t: string;
+  lat: number;
+  lon: number;
+  accuracyM: number;
+  source: 'gnss' | 'lbs' | 'wifi';
+  battery: number | null;
+  online: boolean;
+}
+
+export interface StreamHubOptions {
+  tickMs?: number;
+  maxBufferedBytes?: number;
+  /** Builds the API Alert view of an alert id (alerts feature). */
+  loadAlert: (db: Kysely<DB>, id: string) => Promise<Record<string, unknown> | undefined>;
+  onError?: (err: unknown) => void;
+}
+
+const SOURCES = ['gnss', 'lbs', 'wifi'] as const;
+
+export class StreamHub {
+  readonly #clients = new Set<StreamClient>();
+  #positionsSince = new Date();
+  #outboxAfter = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #ticking = false;
+  #started = false;
+  readonly #tickMs: number;
+  readonly #maxBuffered: number;
+
+  constructor(
+    private readonly db: Kysely<DB>,
+    private readonly options: StreamHubOptions,
+  ) {
+    this.#tickMs = options.tickMs ?? 1000;
+    this.#maxBuffered = options.maxBufferedBytes ?? 1024 * 1024;
+  }
+
+  get size() {
+    return this.#clients.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.#started) return;
+    this.#started = true;
+    const last = await this.db
+      .selectFrom('outbox')
+      .select((eb) => eb.fn.max('id').as('id'))
+      .executeTakeFirst();
+    this.#outboxAfter = Number(last?.id ?? 0);
+    this.#positionsSince = new Date();
+    this.#timer = setInterval(() => void this.tick(), this.#tickMs);
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    for (const c of this.#clients) c.close(1001, 'server shutting down');
+    this.#clients.clear();
+  }
+
+  add(client: StreamClient): () => void {
+    this.#clients.add(client);
+    return () => this.#clients.delete(client);
+  }
+
+  /** One round: new positions and new outbox rows to the clients that may see them. */
+  async tick(): Promise<void> {
+    if (this.#ticking) return;
+    this.#ticking = true;
+    try {
+      if (this.#clients.size > 0) await this.#positions();
+      else this.#positionsSince = new Date();
+      await this.#outbox();
+    } catch (err) {
+      this.options.onError?.(err);
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
+  #deliver(text: string, path: string, roles: readonly Role[]) {
+    for (const client of this.#clients) {
+      if (!roles.includes(client.user.role) || !pathInScope(client.user, path)) continue;
+      if (client.bufferedBytes() > this.#maxBuffered) {
+        this.#clients.delete(client);
+        client.close(1013, 'client too slow; reconnect / 客户端接收过慢，请重连');
+        continue;
+      }
+      client.send(text);
+    }
+  }
+
+  async #positions() {
+    const since = this.#positionsSince;
+    const now = new Date();
+    const rows = await this.db
+      .selectFrom('device_state as ds')
+      .innerJoin('devices as d', 'd.no', 'ds.device_no')
+      .innerJoin('monitoring_orders as o', 'o.device_id', 'd.id')
+      .innerJoin('subjects as s', 's.id', 'o.subject_id')
+      .innerJoin('jurisdictions as j', 'j.code', 's.jurisdiction_code')
+      .select([
+        's.id as subject_id',
+        'd.id as device_id',
+        'j.path',
+        'ds.last_fix_t',
+        'ds.last_lat_e6',
+        'ds.last_lon_e6',
+        'ds.last_acc_dm',
+        'ds.last_src',
+        'ds.battery',
+        'ds.online',
+        'ds.updated_at',
+      ])
+      .where('ds.updated_at', '>', since)
+      .where('ds.last_fix_t', 'is not', null)
+      // The fix must lie inside the order, and the order be active now.
+      .where('o.starts_at', '<=', sql<Date>`ds.last_fix_t`)
+      .where(
+        sql<boolean>`ds.last_fix_t < least(o.ends_at, coalesce(o.ended_at, 'infinity'::timestamptz))`,
+      )
+      .where(sql<boolean>`least(o.ends_at, coalesce(o.ended_at, 'infinity'::timestamptz)) > ${now}`)
+      .execute();
+    let newest = since;
+    for (const r of rows) {
+      if (r.updated_at > newest) newest = r.updated_at;
+      const message: PositionMessage = {
+        type: 'position',
+        subjectId: r.subject_id,
+        deviceId: r.device_id,
+        t: r.last_fix_t!.toISOString(),
+        lat: r.last_lat_e6! / 1e6,
+        lon: r.last_lon_e6! / 1e6,
+        accuracyM: r.last_acc_dm! / 10,
+        source: SOURCES[r.last_src ?? 0] ?? 'gnss',
+        battery: r.battery,
+        online: r.online,
+      };
+      this.#deliver(JSON.stringify(message), r.path, POSITION_ROLES);
+    }
+    this.#positionsSince = newest;
+  }
+
+  async #outbox() {
+    const rows = await this.db
+      .selectFrom('outbox')
+      .select(['id', 'topic', 'payload'])
+      .where('id', '>', this.#outboxAfter)
+      .where('topic', 'in', ['alert', 'alert_update'])
+      .orderBy('id')
+      .limit(1000)
+      .execute();
+    if (rows.length === 0) return;
+    const paths = new Map<string, string>();
+    for (const row of rows) {
+      this.#outboxAfter = row.id;
+      const payload = row.payload as { alertId?: string; jurisdictionCode?: string };
+      if (!payload.alertId || !payload.jurisdictionCode) continue;
+      let path = paths.get(payload.jurisdictionCode);
+      if (path === undefined) {
+        const j = await this.db
+          .selectFrom('jurisdictions')
+          .select('path')
+          .where('code', '=', payload.jurisdictionCode)
+          .executeTakeFirst();
+        path = j?.path ?? '';
+        paths.set(payload.jurisdictionCode, path);
+      }
+      if (!path) continue;
+      const alert =
+        this.#clients.size > 0 ? await this.options.loadAlert(this.db, payload.alertId) : undefined;
+      if (alert) {
+        this.#deliver(
+          JSON.stringify({ type: row.topic === 'alert' ? 'alert' : 'alert_update', alert }),
+          path,
+          ALERT_ROLES,
+        );
+      }
+    }
+    await this.db
+      .updateTable('outbox')
+      .set({ delivered_at: new Date() })
+      .where(
+        'id',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .where('delivered_at', 'is', null)
+      .execute();
+  }
+}
