@@ -171,6 +171,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     clientId: `ccm-gateway-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
     clean: true,
     reconnectPeriod: 1000,
+    // Keep trying after a refused CONNECT (e.g. the broker's auth hook not up yet).
+    reconnectOnConnackError: true,
     connectTimeout: 10_000,
     ...deps.mqttOptions,
   });

@@ -166,6 +166,8 @@ export async function startPlatform(config: ServerConfig, logger: Logger): Promi
     const client: MqttClient = mqtt.connect(mqttUrl, {
       clientId: `ccm-server-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
       reconnectPeriod: 2000,
+      // A refused CONNECT (EMQX asking our own HTTP hook before it listens) is retried too.
+      reconnectOnConnackError: true,
       connectTimeout: 10_000,
       ...credentials,
     });
