@@ -128,12 +128,19 @@ describe('live stream', () => {
       await device.waitAcked(seq);
       await expect
         .poll(
-          () => a.messages.find((m) => m.type === 'position' && m.subjectId === seeded.subjectId),
+          // The newest position (several may come: one per tick while fixes are committed).
+          () =>
+            a.messages
+              .filter((m) => m.type === 'position' && m.subjectId === seeded.subjectId)
+              .at(-1),
           { timeout: 10_000 },
         )
         .toMatchObject({ deviceId: 'wb-stream', lat: HOME[1], lon: HOME[0], source: 'gnss' });
       await expect
-        .poll(() => a.messages.find((m) => m.type === 'alert'), { timeout: 10_000 })
+        .poll(() => a.messages.find((m) => m.type === 'alert'), {
+          timeout: 20_000,
+          message: 'no alert message on the stream',
+        })
         .toMatchObject({
           alert: { type: 'zone_enter', subjectId: seeded.subjectId, status: 'open' },
         });
