@@ -140,6 +140,10 @@ export class EngineRules implements RulesStage {
       }
       this.#index = index;
       this.#assignments = assignments;
+      this.log.info(
+        { zones: inputs.length, subjectsWithZones: assignments.size },
+        '围栏已加载 / zones loaded',
+      );
     })();
     this.#loaded = run;
     return run;

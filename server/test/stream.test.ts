@@ -29,7 +29,7 @@ describe('live stream', () => {
         HOST: '127.0.0.1',
         MQTT_LISTEN_PORT: '0',
       }),
-      pino({ level: 'silent' }),
+      pino({ level: process.env.DEBUG_STREAM ? 'debug' : 'silent' }),
     );
     const db = platform.database.db;
     await seedTree(db);
@@ -79,6 +79,8 @@ describe('live stream', () => {
       .insertInto('zone_assignments')
       .values({ subject_id: seeded.subjectId, zone_id: zone.id })
       .execute();
+    // Zone changes reach the gateway within a second (NOTIFY ccm_config → reload).
+    await new Promise((r) => setTimeout(r, 1500));
   });
   afterAll(async () => {
     for (const s of sockets) s.terminate();
@@ -146,6 +148,11 @@ describe('live stream', () => {
         });
       await new Promise((r) => setTimeout(r, 1500));
       expect(b.messages.filter((m) => m.type !== 'ready')).toEqual([]);
+      // Regression: an unchanged position is not pushed again on every tick.
+      const positions = () => a.messages.filter((m) => m.type === 'position').length;
+      const before = positions();
+      await new Promise((r) => setTimeout(r, 2500));
+      expect(positions()).toBe(before);
     } finally {
       await device.close();
     }

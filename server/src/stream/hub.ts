@@ -48,7 +48,8 @@ const SOURCES = ['gnss', 'lbs', 'wifi'] as const;
 
 export class StreamHub {
   readonly #clients = new Set<StreamClient>();
-  #positionsSince = new Date();
+  /** Watermark of `device_state.updated_at` in µs: a JS Date (ms) would re-send rows forever. */
+  #positionsSinceUs = Date.now() * 1000;
   #outboxAfter = 0;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
@@ -76,7 +77,7 @@ export class StreamHub {
       .select((eb) => eb.fn.max('id').as('id'))
       .executeTakeFirst();
     this.#outboxAfter = Number(last?.id ?? 0);
-    this.#positionsSince = new Date();
+    this.#positionsSinceUs = Date.now() * 1000;
     this.#timer = setInterval(() => void this.tick(), this.#tickMs);
   }
 
@@ -97,7 +98,7 @@ export class StreamHub {
     this.#ticking = true;
     try {
       if (this.#clients.size > 0) await this.#positions();
-      else this.#positionsSince = new Date();
+      else this.#positionsSinceUs = Date.now() * 1000;
       await this.#outbox();
     } catch (err) {
       this.options.onError?.(err);
@@ -119,7 +120,7 @@ export class StreamHub {
   }
 
   async #positions() {
-    const since = this.#positionsSince;
+    const sinceUs = this.#positionsSinceUs;
     const now = new Date();
     const rows = await this.db
       .selectFrom('device_state as ds')
@@ -138,9 +139,11 @@ export class StreamHub {
         'ds.last_src',
         'ds.battery',
         'ds.online',
-        'ds.updated_at',
+        sql<number>`(extract(epoch from ds.updated_at) * 1000000)::int8`.as('updated_us'),
       ])
-      .where('ds.updated_at', '>', since)
+      .where(
+        sql<boolean>`ds.updated_at > timestamptz 'epoch' + ${sinceUs} * interval '1 microsecond'`,
+      )
       .where('ds.last_fix_t', 'is not', null)
       // The fix must lie inside the order, and the order be active now.
       .where('o.starts_at', '<=', sql<Date>`ds.last_fix_t`)
@@ -149,9 +152,9 @@ export class StreamHub {
       )
       .where(sql<boolean>`least(o.ends_at, coalesce(o.ended_at, 'infinity'::timestamptz)) > ${now}`)
       .execute();
-    let newest = since;
+    let newest = sinceUs;
     for (const r of rows) {
-      if (r.updated_at > newest) newest = r.updated_at;
+      if (r.updated_us > newest) newest = r.updated_us;
       const message: PositionMessage = {
         type: 'position',
         subjectId: r.subject_id,
@@ -166,7 +169,7 @@ export class StreamHub {
       };
       this.#deliver(JSON.stringify(message), r.path, POSITION_ROLES);
     }
-    this.#positionsSince = newest;
+    this.#positionsSinceUs = newest;
   }
 
   async #outbox() {
