@@ -29,3 +29,11 @@ export function maskIdCard(id: string, user: AuthUser, fullRoles: readonly strin
   if (fullRoles.includes(user.role)) return id;
   return `${id.slice(0, 4)}${'*'.repeat(Math.max(0, id.length - 8))}${id.slice(-4)}`;
 }
+
+/**
+ * The same node-and-below filter when the query already joins `jurisdictions`: `rootPath`
+ * (a user's `jurisdictionPath`, or a node's path) against the joined dotted path column.
+ */
+export function pathWithin(rootPath: string, pathColumn: string): Expression<SqlBool> {
+  return sql<SqlBool>`(${sql.ref(pathColumn)} = ${rootPath} OR ${sql.ref(pathColumn)} LIKE ${`${rootPath}.%`})`;
+}

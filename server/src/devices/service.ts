@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { CommandType, DeviceKind } from '@ccm/contracts';
 import { generateDeviceSecret, hashDeviceSecret, queueCommand } from '@ccm/device-gateway';
+import { pathWithin } from '../auth/scope';
 import type { AuthUser } from '../auth/types';
 import { AppError } from '../errors';
 import { decodeCursor } from '../http';
@@ -52,12 +53,7 @@ const selectDevices = (db: Db, actor: AuthUser) =>
     .innerJoin('jurisdictions as j', 'j.code', 'd.jurisdiction_code')
     .leftJoin('device_state as ds', 'ds.device_no', 'd.no')
     .select(COLUMNS)
-    .where((eb) =>
-      eb.or([
-        eb('j.path', '=', actor.jurisdictionPath),
-        eb('j.path', 'like', `${actor.jurisdictionPath}.%`),
-      ]),
-    );
+    .where(pathWithin(actor.jurisdictionPath, 'j.path'));
 
 export type DeviceRow = NonNullable<Awaited<ReturnType<typeof getDevice>>>;
 
@@ -87,9 +83,7 @@ export async function listDevices(db: Db, actor: AuthUser, q: DeviceListQuery) {
       'jurisdictionCode',
       'querystring',
     );
-    query = query.where((eb) =>
-      eb.or([eb('j.path', '=', node.path), eb('j.path', 'like', `${node.path}.%`)]),
-    );
+    query = query.where(pathWithin(node.path, 'j.path'));
   }
   if (q.kind) query = query.where('d.kind', '=', q.kind);
   if (q.status) query = query.where('d.status', '=', q.status);

@@ -1,5 +1,5 @@
 import type { CorrectionType, ManagementLevel, SubjectStatus } from '@ccm/db';
-import { pathInScope } from '../auth/scope';
+import { pathInScope, pathWithin } from '../auth/scope';
 import type { AuthUser } from '../auth/types';
 import { AppError } from '../errors';
 import { decodeCursor } from '../http';
@@ -43,12 +43,7 @@ const selectSubjects = (db: Db, actor: AuthUser) =>
     .selectFrom('subjects as s')
     .innerJoin('jurisdictions as j', 'j.code', 's.jurisdiction_code')
     .select(COLUMNS)
-    .where((eb) =>
-      eb.or([
-        eb('j.path', '=', actor.jurisdictionPath),
-        eb('j.path', 'like', `${actor.jurisdictionPath}.%`),
-      ]),
-    );
+    .where(pathWithin(actor.jurisdictionPath, 'j.path'));
 
 export type SubjectRow = NonNullable<Awaited<ReturnType<typeof getSubject>>>;
 
@@ -80,9 +75,7 @@ export async function listSubjects(db: Db, actor: AuthUser, q: SubjectListQuery)
       'jurisdictionCode',
       'querystring',
     );
-    query = query.where((eb) =>
-      eb.or([eb('j.path', '=', node.path), eb('j.path', 'like', `${node.path}.%`)]),
-    );
+    query = query.where(pathWithin(node.path, 'j.path'));
   }
   if (q.status) query = query.where('s.status', '=', q.status);
   if (q.managementLevel) query = query.where('s.management_level', '=', q.managementLevel);

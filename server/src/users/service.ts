@@ -1,6 +1,6 @@
 import type { Role } from '@ccm/db';
 import { hashPassword } from '../auth/password';
-import { forbidden, pathInScope } from '../auth/scope';
+import { forbidden, pathInScope, pathWithin } from '../auth/scope';
 import type { AuthUser } from '../auth/types';
 import { AppError } from '../errors';
 import { decodeCursor } from '../http';
@@ -51,12 +51,7 @@ const selectUsers = (db: Db, actor: AuthUser) =>
     .selectFrom('users as u')
     .innerJoin('jurisdictions as j', 'j.code', 'u.jurisdiction_code')
     .select(COLUMNS)
-    .where((eb) =>
-      eb.or([
-        eb('j.path', '=', actor.jurisdictionPath),
-        eb('j.path', 'like', `${actor.jurisdictionPath}.%`),
-      ]),
-    );
+    .where(pathWithin(actor.jurisdictionPath, 'j.path'));
 
 export type UserRow = NonNullable<Awaited<ReturnType<typeof getUser>>>;
 
@@ -87,9 +82,7 @@ export async function listUsers(db: Db, actor: AuthUser, q: UserListQuery) {
       'jurisdictionCode',
       'querystring',
     );
-    query = query.where((eb) =>
-      eb.or([eb('j.path', '=', node.path), eb('j.path', 'like', `${node.path}.%`)]),
-    );
+    query = query.where(pathWithin(node.path, 'j.path'));
   }
   if (q.role) query = query.where('u.role', '=', q.role);
   if (q.disabled) query = query.where('u.disabled', '=', q.disabled === 'true');
