@@ -31,6 +31,13 @@ export interface EngineOutcome {
   state: SubjectState;
   alerts: AlertEvent[];
   commands: { deviceId: string; command: DeviceCommand }[];
+  /**
+   * Write only if the stored state still has this version (compare-and-set): set by the
+   * silence check, which may run in a gateway that does not own the subject's messages.
+   */
+  expectedVersion?: number;
+  /** After the write: the stored version, or null when the compare-and-set refused it. */
+  writtenVersion?: number | null;
 }
 
 export interface RulesOptions {
@@ -58,7 +65,8 @@ const SOURCE_NAME = ['gnss', 'lbs', 'wifi'] as const;
 export class EngineRules implements RulesStage {
   #index: ZoneIndex = compileZones([]);
   #assignments = new Map<string, ZoneAssignment[]>();
-  #states = new Map<number, SubjectState>();
+  /** Cached state per subject with the version it had in the database. */
+  #states = new Map<number, { state: SubjectState; version: number }>();
   #loaded: Promise<void> | undefined;
   readonly options: RulesOptions;
 
@@ -153,24 +161,43 @@ export class EngineRules implements RulesStage {
     await (this.#loaded ?? this.reloadZones());
   }
 
-  async #statesFor(subjects: { no: number; id: string }[]): Promise<Map<number, SubjectState>> {
-    const missing = subjects.filter((s) => !this.#states.has(s.no));
-    if (missing.length > 0) {
-      const rows = await this.db
+  /**
+   * States of these subjects: from the cache unless another writer has stored a newer version
+   * (one indexed query over the batch's subjects), or `fresh` asks for the database's.
+   */
+  async #statesFor(
+    subjects: { no: number; id: string }[],
+    fresh = false,
+  ): Promise<Map<number, { state: SubjectState; version: number }>> {
+    const cached = fresh ? [] : subjects.filter((s) => this.#states.has(s.no));
+    const load = new Set(subjects.filter((s) => fresh || !this.#states.has(s.no)).map((s) => s.no));
+    if (cached.length > 0) {
+      const versions = await this.db
         .selectFrom('engine_state')
-        .select(['subject_no', 'state'])
+        .select(['subject_no', 'version'])
         .where(
           'subject_no',
           'in',
-          missing.map((s) => s.no),
+          cached.map((s) => s.no),
         )
         .execute();
-      const found = new Map(rows.map((r) => [r.subject_no, r.state]));
-      for (const s of missing) {
+      for (const v of versions) {
+        if (v.version !== this.#states.get(v.subject_no)?.version) load.add(v.subject_no);
+      }
+    }
+    if (load.size > 0) {
+      const rows = await this.db
+        .selectFrom('engine_state')
+        .select(['subject_no', 'state', 'version'])
+        .where('subject_no', 'in', [...load])
+        .execute();
+      const found = new Map(rows.map((r) => [r.subject_no, r]));
+      for (const s of subjects) {
+        if (!load.has(s.no)) continue;
         const stored = found.get(s.no);
         let state: SubjectState;
         try {
-          state = stored ? parseSubjectState(stored) : createSubjectState(s.id);
+          state = stored ? parseSubjectState(stored.state) : createSubjectState(s.id);
         } catch (err) {
           this.log.warn(
             { err, subjectNo: s.no },
@@ -178,7 +205,7 @@ export class EngineRules implements RulesStage {
           );
           state = createSubjectState(s.id);
         }
-        this.#states.set(s.no, state);
+        this.#states.set(s.no, { state, version: stored?.version ?? 0 });
       }
     }
     return new Map(subjects.map((s) => [s.no, this.#states.get(s.no)!]));
@@ -268,7 +295,7 @@ export class EngineRules implements RulesStage {
           subjectNo: w.subjectNo,
           subjectId: w.subjectId,
           jurisdictionCode: w.jurisdictionCode,
-          state: states.get(w.subjectNo)!,
+          state: states.get(w.subjectNo)!.state,
           alerts: [],
           commands: [],
         } satisfies EngineOutcome);
@@ -289,34 +316,55 @@ export class EngineRules implements RulesStage {
   }
 
   /**
-   * The silence rules (`no_signal`, `no_location`), run by the gateway's loop between batches
-   * (so never concurrently with a batch of the same subject), for every subject inside an
-   * active monitoring order.
+   * The silence rules (`no_signal`, `no_location`), run by the gateway's loop between batches.
+   * Candidates come from the database (subjects in an active order whose device has been
+   * silent, or without a fix, long enough), not from this gateway's cache, so a gateway that
+   * does not receive a device's messages does not think it silent; their state is read fresh
+   * and written only if nobody changed it meanwhile (compare-and-set on its version).
    */
   async silence(nowMs: number): Promise<EngineOutcome[]> {
     await this.#ensureLoaded();
     const now = new Date(nowMs);
+    const grace = this.options.silenceGraceS;
+    const noLocation = this.options.noLocationS;
     const subjects = await this.db
       .selectFrom('monitoring_orders as o')
       .innerJoin('subjects as s', 's.id', 'o.subject_id')
+      .innerJoin('devices as d', 'd.id', 'o.device_id')
+      .leftJoin('device_state as ds', 'ds.device_no', 'd.no')
       .select(['s.no', 's.id', 's.jurisdiction_code', 's.report_interval_s', 'o.device_id'])
       .where('o.starts_at', '<=', now)
       .where('o.ends_at', '>', now)
       .where((eb) => eb.or([eb('o.ended_at', 'is', null), eb('o.ended_at', '>', now)]))
+      .where(
+        sql<boolean>`(
+          ds.last_seen_at IS NULL
+          OR ds.last_seen_at < ${now}::timestamptz - (s.report_interval_s + ${grace}) * interval '1 second'
+          OR ds.last_fix_t IS NULL
+          OR ds.last_fix_t < ${now}::timestamptz - ${noLocation} * interval '1 second')`,
+      )
       .execute();
     if (subjects.length === 0) return [];
-    const states = await this.#statesFor(subjects.map((s) => ({ no: s.no, id: s.id })));
+    const states = await this.#statesFor(
+      subjects.map((s) => ({ no: s.no, id: s.id })),
+      true,
+    );
     const outcomes: EngineOutcome[] = [];
     for (const s of subjects) {
       const before = states.get(s.no)!;
-      const result = checkSilence(before, nowMs, {
+      const result = checkSilence(before.state, nowMs, {
         intervalS: s.report_interval_s,
-        graceS: this.options.silenceGraceS,
-        noLocationS: this.options.noLocationS,
+        graceS: grace,
+        noLocationS: noLocation,
         deviceId: s.device_id,
       });
-      if (result.alerts.length === 0 && result.commands.length === 0 && result.state === before)
+      if (
+        result.alerts.length === 0 &&
+        result.commands.length === 0 &&
+        result.state === before.state
+      ) {
         continue;
+      }
       outcomes.push({
         subjectNo: s.no,
         subjectId: s.id,
@@ -324,6 +372,7 @@ export class EngineRules implements RulesStage {
         state: result.state,
         alerts: result.alerts,
         commands: result.commands.map((command) => ({ deviceId: s.device_id, command })),
+        expectedVersion: before.version,
       });
     }
     return outcomes;
@@ -331,7 +380,11 @@ export class EngineRules implements RulesStage {
 
   /** After a commit: the saved states become the cache. */
   committed(outcomes: readonly EngineOutcome[]): void {
-    for (const o of outcomes) this.#states.set(o.subjectNo, o.state);
+    for (const o of outcomes) {
+      // Refused by compare-and-set (or not written): forget it, the next use reloads it.
+      if (o.writtenVersion == null) this.#states.delete(o.subjectNo);
+      else this.#states.set(o.subjectNo, { state: o.state, version: o.writtenVersion });
+    }
   }
 }
 
@@ -358,13 +411,37 @@ export async function persistEngine(
   if (outcomes.length === 0) return changes;
   await sql`SAVEPOINT engine`.execute(trx);
   try {
-    await sql`
-      INSERT INTO engine_state (subject_no, state, updated_at)
-      SELECT s, st, now() FROM unnest(${outcomes.map((o) => o.subjectNo)}::int4[], ${outcomes.map((o) => JSON.stringify(o.state))}::jsonb[]) AS u(s, st)
-      ON CONFLICT (subject_no) DO UPDATE SET state = excluded.state, updated_at = now()`.execute(
-      trx,
-    );
+    // Batch outcomes: one upsert for all, bumping each version.
+    const plain = outcomes.filter((o) => o.expectedVersion === undefined);
+    if (plain.length > 0) {
+      const written = await sql<{ subject_no: number; version: number }>`
+        INSERT INTO engine_state AS es (subject_no, state, updated_at, version)
+        SELECT s, st, now(), 1 FROM unnest(${plain.map((o) => o.subjectNo)}::int4[], ${plain.map((o) => JSON.stringify(o.state))}::jsonb[]) AS u(s, st)
+        ON CONFLICT (subject_no) DO UPDATE SET state = excluded.state, updated_at = now(), version = es.version + 1
+        RETURNING subject_no, version`.execute(trx);
+      const versions = new Map(written.rows.map((r) => [r.subject_no, r.version]));
+      for (const o of plain) o.writtenVersion = versions.get(o.subjectNo) ?? null;
+    }
+    // Silence outcomes: each only if its state is still the version it was computed from.
+    for (const o of outcomes.filter((x) => x.expectedVersion !== undefined)) {
+      const state = JSON.stringify(o.state);
+      const written =
+        o.expectedVersion === 0
+          ? // Never stored yet: insert, or update a row still at version 0.
+            await sql<{ version: number }>`
+              INSERT INTO engine_state AS es (subject_no, state, updated_at, version)
+              VALUES (${o.subjectNo}, ${state}::jsonb, now(), 1)
+              ON CONFLICT (subject_no) DO UPDATE SET state = excluded.state, updated_at = now(), version = es.version + 1
+                WHERE es.version = 0
+              RETURNING version`.execute(trx)
+          : await sql<{ version: number }>`
+              UPDATE engine_state SET state = ${state}::jsonb, updated_at = now(), version = version + 1
+              WHERE subject_no = ${o.subjectNo} AND version = ${o.expectedVersion}
+              RETURNING version`.execute(trx);
+      o.writtenVersion = written.rows[0]?.version ?? null;
+    }
     for (const o of outcomes) {
+      if (o.writtenVersion == null) continue; // someone else changed this subject: skip
       for (const a of o.alerts) {
         const id = await applyAlert(trx, a, o.jurisdictionCode);
         if (id)

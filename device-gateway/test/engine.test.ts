@@ -233,3 +233,72 @@ describe.each(['postgres', 'pglite'] as const)(
     });
   },
 );
+
+describe('two gateways on one database (regression: false no_signal from the gateway without the device)', () => {
+  it('the gateway that does not receive a device’s messages neither raises no_signal nor clobbers its state', async () => {
+    const brokerA = await startMosquitto();
+    const brokerB = await startMosquitto();
+    const t = await openTestDatabase('postgres');
+    const logger = pino({ level: 'silent' });
+    const fast = { options: { silenceIntervalMs: 300 }, rulesOptions: { silenceGraceS: 2 } };
+    const owner = await startGateway({
+      database: t.database,
+      mqttUrl: brokerA.url,
+      logger,
+      ...fast,
+    });
+    const other = await startGateway({
+      database: t.database,
+      mqttUrl: brokerB.url,
+      logger,
+      ...fast,
+    });
+    await owner.ready;
+    await other.ready;
+    const subject = await seedMonitoredDevice(t.database.db, { deviceId: 'wb-two-gw' });
+    await t.database.db
+      .updateTable('subjects')
+      .set({ report_interval_s: 5 })
+      .where('id', '=', subject.subjectId)
+      .execute();
+    const device = new DeviceClient({ url: brokerA.url, deviceId: 'wb-two-gw' });
+    await device.connect();
+    try {
+      // Reports every second for 14 s (interval 5 s + grace 2 s would be crossed twice over).
+      for (let i = 0; i < 14; i++) {
+        const seq = device.sendFixes([
+          { t: Date.now(), lat: 22.8, lon: 108.3, acc: 5, src: 'gnss' },
+        ]);
+        await device.waitAcked(seq);
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      const alerts = await t.database.db
+        .selectFrom('alerts')
+        .select('type')
+        .where('subject_id', '=', subject.subjectId)
+        .execute();
+      expect(alerts).toEqual([]);
+      // Then it really goes silent: exactly one no_signal, from whichever gateway.
+      await expect
+        .poll(
+          async () =>
+            (
+              await t.database.db
+                .selectFrom('alerts')
+                .select('type')
+                .where('subject_id', '=', subject.subjectId)
+                .execute()
+            ).map((a) => a.type),
+          { timeout: 20_000 },
+        )
+        .toEqual(['no_signal']);
+    } finally {
+      await device.close();
+      await owner.close();
+      await other.close();
+      await t.dispose();
+      await brokerA.stop();
+      await brokerB.stop();
+    }
+  });
+});

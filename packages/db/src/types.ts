@@ -304,6 +304,7 @@ export interface EngineStateTable {
   subject_no: number;
   state: Json;
   updated_at: DefaultTimestamp;
+  version: Generated<number>;
 }
 
 export interface AlertEventsTable {
@@ -683,7 +684,7 @@ export const TABLE_COLUMNS = {
     'updated_at',
     'engine_key',
   ],
-  engine_state: ['subject_no', 'state', 'updated_at'],
+  engine_state: ['subject_no', 'state', 'updated_at', 'version'],
   alert_events: ['id', 'alert_id', 'at', 'actor_id', 'action', 'note', 'data'],
   outbox: ['id', 'topic', 'payload', 'created_at', 'delivered_at'],
   audit_log: [
