@@ -33,6 +33,11 @@ export const ServerConfigSchema = z
     /** Interface of the in-process broker. Loopback unless devices must reach it directly. */
     MQTT_LISTEN_HOST: z.string().min(1).default('127.0.0.1'),
     CCM_DATA_DIR: z.string().min(1).default('./data'),
+    /** Seed the demo data set and run simulated devices (`npm start` turns it on). */
+    CCM_SIMULATOR: envOnOff('off'),
+    /** Password of the demo accounts; unset: generated once, kept in CCM_DATA_DIR. */
+    CCM_DEMO_PASSWORD: z.string().min(12, 'must be at least 12 characters').max(128).optional(),
+    CCM_DEMO_FLEET_SIZE: z.coerce.number().int().min(1).max(100_000).default(20),
     /** Run the device gateway in this process (off when gateways run as their own processes). */
     CCM_GATEWAY: envOnOff('on'),
     /** Shared-subscription group of the gateways on an external broker. */

@@ -10,7 +10,9 @@ import { startPlatform } from './platform';
 async function main() {
   let config;
   try {
-    config = loadServerConfig();
+    // `npm start` passes --demo: the simulator is on unless CCM_SIMULATOR says otherwise.
+    const defaults = process.argv.includes('--demo') ? { CCM_SIMULATOR: 'on' } : {};
+    config = loadServerConfig({ ...defaults, ...process.env });
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(err.message);

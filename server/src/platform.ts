@@ -25,6 +25,7 @@ import type { FeatureDeps } from './context';
 import { featureRoutes, settingsFrom } from './features';
 import { escalateOverdueAlerts, loadAlertView } from './alerts';
 import { StreamHub } from './stream/hub';
+import { demoPassword, runDemo } from './demo';
 
 export const VERSION = '0.1.0';
 /** Username of the platform's own clients on the in-process broker. */
@@ -282,7 +283,20 @@ export async function startPlatform(config: ServerConfig, logger: Logger): Promi
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? '127.0.0.1' : config.HOST;
-    return { app, database, mqttUrl, httpUrl: `http://${host}:${port}`, close };
+    const httpUrl = `http://${host}:${port}`;
+    if (config.CCM_SIMULATOR) {
+      const demo = await runDemo({
+        database,
+        mqttUrl,
+        dataDir: config.CCM_DATA_DIR,
+        password: demoPassword(config.CCM_DATA_DIR, config.CCM_DEMO_PASSWORD),
+        fleetSize: config.CCM_DEMO_FLEET_SIZE,
+        logger,
+        httpUrl,
+      });
+      cleanups.push(() => demo.stop());
+    }
+    return { app, database, mqttUrl, httpUrl, close };
   } catch (err) {
     await close();
     throw err;

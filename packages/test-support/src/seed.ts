@@ -77,10 +77,11 @@ export async function seedMonitoredDevice(
     .insertInto('subjects')
     .values({
       name: `测试对象${sequence}`,
+      // Unique within this process (one test file, one database): the counter picks the day.
       id_card_no: syntheticIdCardNo(
         '450103',
-        '1990-01-01',
-        sequence + Math.floor(Math.random() * 900),
+        new Date(Date.UTC(1960, 0, 1) + sequence * 86_400_000).toISOString().slice(0, 10),
+        sequence % 1000,
       ),
       correction_type: 'probation',
       term_start: '2026-01-01',
