@@ -53,6 +53,7 @@ export class StreamHub {
   #outboxAfter = 0;
   #timer: NodeJS.Timeout | undefined;
   #ticking = false;
+  #again = false;
   #started = false;
   readonly #tickMs: number;
   readonly #maxBuffered: number;
@@ -94,12 +95,20 @@ export class StreamHub {
 
   /** One round: new positions and new outbox rows to the clients that may see them. */
   async tick(): Promise<void> {
-    if (this.#ticking) return;
+    // A NOTIFY during a running tick must not wait for the next timer tick (up to 1 s): the
+    // running tick goes round once more instead.
+    if (this.#ticking) {
+      this.#again = true;
+      return;
+    }
     this.#ticking = true;
     try {
-      if (this.#clients.size > 0) await this.#positions();
-      else this.#positionsSinceUs = Date.now() * 1000;
-      await this.#outbox();
+      do {
+        this.#again = false;
+        if (this.#clients.size > 0) await this.#positions();
+        else this.#positionsSinceUs = Date.now() * 1000;
+        await this.#outbox();
+      } while (this.#again);
     } catch (err) {
       this.options.onError?.(err);
     } finally {
