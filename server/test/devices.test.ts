@@ -2,14 +2,20 @@ import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyDeviceSecret } from '@ccm/device-gateway';
 import { seedMonitoredDevice } from '@ccm/test-support';
-import { A, B, startTestServer, USERS, type TestServer, type TestUser } from './support';
+import {
+  A,
+  B,
+  expectMatrix,
+  startTestServer,
+  type StatusMatrix,
+  type TestServer,
+  type TestUser,
+} from './support';
 
 /**
  * Devices: registration with a one-time secret, rotation, status, state without positions,
  * commands and their history; an access matrix for every route on a device of side A.
  */
-const ALL = Object.keys(USERS) as TestUser[];
-type Matrix = Record<TestUser, number>;
 
 let s: TestServer;
 let deviceA: { id: string; secret: string };
@@ -26,21 +32,17 @@ beforeAll(async () => {
 });
 afterAll(async () => s?.close());
 
-async function expectMatrix(
-  expected: Matrix,
+/** The shared access matrix, for requests given as inject options. */
+const expectMatrixOf = (
+  expected: StatusMatrix,
   request: (user: TestUser, i: number) => InjectOptions,
-) {
-  const got = {} as Matrix;
-  for (const [i, user] of ALL.entries())
-    got[user] = (await s.as(user, request(user, i))).statusCode;
-  expect(got).toEqual(expected);
-}
+) => expectMatrix(expected, (user, i) => s.as(user, request(user, i)));
 
 const json = <T = Record<string, unknown>>(res: { body: string }) => JSON.parse(res.body) as T;
 const message = (res: { body: string }) => json<{ error: { message: string } }>(res).error.message;
 const errorCode = (res: { body: string }) => json<{ error: { code: string } }>(res).error.code;
 
-const READ: Matrix = {
+const READ: StatusMatrix = {
   admin: 200,
   bureauA: 200,
   policeA: 403,
@@ -51,7 +53,7 @@ const READ: Matrix = {
   auditorB: 404,
   officerB: 404,
 };
-const WRITE = (ok: number): Matrix => ({
+const WRITE = (ok: number): StatusMatrix => ({
   admin: ok,
   bureauA: ok,
   policeA: 403,
@@ -80,7 +82,7 @@ async function auditRows(action: string, resourceId?: string) {
 
 describe('devices: registration and secrets', () => {
   it('register: officer, bureau, admin in scope; the secret is shown once and verifies', async () => {
-    await expectMatrix(WRITE(201), (_u, i) => ({
+    await expectMatrixOf(WRITE(201), (_u, i) => ({
       method: 'POST',
       url: '/api/v1/devices',
       payload: { id: `wb-matrix-${i}`, kind: 'wristband', jurisdictionCode: A.township },
@@ -143,7 +145,7 @@ describe('devices: registration and secrets', () => {
         payload: { id: 'wb-rotate', kind: 'wristband', jurisdictionCode: A.township },
       }),
     );
-    await expectMatrix(WRITE(200), () => ({
+    await expectMatrixOf(WRITE(200), () => ({
       method: 'POST',
       url: '/api/v1/devices/wb-rotate/rotate-secret',
     }));
@@ -171,7 +173,7 @@ describe('devices: registration and secrets', () => {
 
 describe('devices: reads', () => {
   it('list: scoped; police 403; side B never sees side A', async () => {
-    await expectMatrix({ ...READ, bureauB: 200, auditorB: 200, officerB: 200 }, () => ({
+    await expectMatrixOf({ ...READ, bureauB: 200, auditorB: 200, officerB: 200 }, () => ({
       url: '/api/v1/devices?limit=500',
     }));
     for (const u of ['bureauB', 'auditorB', 'officerB'] as const) {
@@ -184,7 +186,7 @@ describe('devices: reads', () => {
   });
 
   it('get: 404 outside scope; a malformed id is 400', async () => {
-    await expectMatrix(READ, () => ({ url: `/api/v1/devices/${deviceA.id}` }));
+    await expectMatrixOf(READ, () => ({ url: `/api/v1/devices/${deviceA.id}` }));
     const bad = await s.as('admin', { url: '/api/v1/devices/a!' });
     expect(bad.statusCode).toBe(400);
     expect(message(bad)).toContain('id');
@@ -314,7 +316,7 @@ describe('devices: status', () => {
       url: '/api/v1/devices',
       payload: { id: 'wb-status', kind: 'wristband', jurisdictionCode: A.township },
     });
-    await expectMatrix(WRITE(200), (u) => ({
+    await expectMatrixOf(WRITE(200), (u) => ({
       method: 'PATCH',
       url: '/api/v1/devices/wb-status',
       payload: { model: `M-${u}` },
@@ -368,7 +370,7 @@ describe('devices: status', () => {
 
 describe('devices: commands', () => {
   it('queue: matrix; validated per type by the contract; audited', async () => {
-    await expectMatrix(WRITE(201), () => ({
+    await expectMatrixOf(WRITE(201), () => ({
       method: 'POST',
       url: `/api/v1/devices/${deviceA.id}/commands`,
       payload: { type: 'locate', params: {} },
@@ -444,7 +446,7 @@ describe('devices: commands', () => {
   });
 
   it('history: matrix, status, newest first, pages across equal timestamps', async () => {
-    await expectMatrix(READ, () => ({ url: `/api/v1/devices/${deviceA.id}/commands` }));
+    await expectMatrixOf(READ, () => ({ url: `/api/v1/devices/${deviceA.id}/commands` }));
     // Five commands sharing one timestamp (with microseconds), and one already answered.
     const at = '2026-02-01 10:00:00.123456+00';
     await s.db

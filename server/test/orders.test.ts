@@ -1,14 +1,11 @@
-import type { LightMyRequestResponse } from 'fastify';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DB } from '@ccm/db';
 import { hashDeviceSecret } from '@ccm/device-gateway';
 import { syntheticIdCardNo } from '@ccm/simulators';
-import { A, B, startTestServer, USERS, type TestServer, type TestUser } from './support';
+import { A, B, expectMatrix, startTestServer, type TestServer, type TestUser } from './support';
 
 const DAY = 86_400_000;
-const ALL_USERS = Object.keys(USERS) as TestUser[];
-
 let seq = 0;
 async function seedSubject(db: Kysely<DB>, township: string): Promise<string> {
   seq++;
@@ -87,15 +84,6 @@ function orderBody(deviceId: string, startsAt: Date | string, endsAt: Date | str
 }
 
 /** Every test user gets exactly the expected status (the record type makes it complete). */
-async function expectMatrix(
-  expected: Record<TestUser, number>,
-  call: (user: TestUser) => Promise<LightMyRequestResponse>,
-) {
-  const got: Record<string, number> = {};
-  for (const user of ALL_USERS) got[user] = (await call(user)).statusCode;
-  expect(got).toEqual(expected);
-}
-
 describe('monitoring orders (Art. 29)', () => {
   let s: TestServer;
   beforeAll(async () => {

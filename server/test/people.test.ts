@@ -1,14 +1,20 @@
 import type { InjectOptions } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticIdCardNo } from '@ccm/simulators';
-import { A, B, startTestServer, USERS, type TestServer, type TestUser } from './support';
+import {
+  A,
+  B,
+  expectMatrix,
+  startTestServer,
+  type StatusMatrix,
+  type TestServer,
+  type TestUser,
+} from './support';
 
 /**
  * Jurisdictions, users and subjects: for every route, what each test user gets on an entity
  * of side A (450103 / 450103001), what side B never sees, validation, masking, audit, pages.
  */
-const ALL = Object.keys(USERS) as TestUser[];
-type Matrix = Record<TestUser, number>;
 
 let s: TestServer;
 beforeAll(async () => {
@@ -17,15 +23,11 @@ beforeAll(async () => {
 afterAll(async () => s?.close());
 
 /** Runs `request(user)` for every test user and compares the statuses all at once. */
-async function expectMatrix(
-  expected: Matrix,
+/** The shared access matrix, for requests given as inject options. */
+const expectMatrixOf = (
+  expected: StatusMatrix,
   request: (user: TestUser, i: number) => InjectOptions,
-) {
-  const got = {} as Matrix;
-  for (const [i, user] of ALL.entries())
-    got[user] = (await s.as(user, request(user, i))).statusCode;
-  expect(got).toEqual(expected);
-}
+) => expectMatrix(expected, (user, i) => s.as(user, request(user, i)));
 
 const json = <T = Record<string, unknown>>(res: { body: string }) => JSON.parse(res.body) as T;
 
@@ -59,7 +61,7 @@ async function auditActions(action: string, resourceId?: string) {
 
 describe('jurisdictions', () => {
   it('list: everyone but police, each sees only their node and below', async () => {
-    await expectMatrix(
+    await expectMatrixOf(
       {
         admin: 200,
         bureauA: 200,
@@ -105,7 +107,7 @@ describe('jurisdictions', () => {
   });
 
   it('get: 404 outside scope, 403 for police, 400 for a malformed code', async () => {
-    await expectMatrix(
+    await expectMatrixOf(
       {
         admin: 200,
         bureauA: 200,
@@ -133,7 +135,7 @@ describe('jurisdictions', () => {
   });
 
   it('create: admin only; computes path and level; audited', async () => {
-    await expectMatrix(
+    await expectMatrixOf(
       {
         admin: 201,
         bureauA: 403,
@@ -202,7 +204,7 @@ describe('jurisdictions', () => {
   });
 
   it('rename: admin only, audited with before and after', async () => {
-    await expectMatrix(
+    await expectMatrixOf(
       {
         admin: 200,
         bureauA: 403,
@@ -289,7 +291,7 @@ describe('users', () => {
     s.app.inject({ method: 'POST', url: '/api/v1/auth/login', payload: { username, password } });
 
   it('list: admin, bureau, auditor; side B never sees side A', async () => {
-    await expectMatrix(
+    await expectMatrixOf(
       {
         admin: 200,
         bureauA: 200,
@@ -316,7 +318,7 @@ describe('users', () => {
   });
 
   it('get: 404 outside scope', async () => {
-    await expectMatrix(
+    await expectMatrixOf(
       {
         admin: 200,
         bureauA: 200,
@@ -349,7 +351,7 @@ describe('users', () => {
   });
 
   it('create: admin and bureau in scope; password hashed, never returned; audited', async () => {
-    await expectMatrix(
+    await expectMatrixOf(
       {
         admin: 201,
         bureauA: 201,
@@ -448,7 +450,7 @@ describe('users', () => {
 
   it('update: matrix; disabling ends the sessions; audited', async () => {
     const target = json<{ id: string; username: string }>(await create('admin'));
-    await expectMatrix(
+    await expectMatrixOf(
       {
         admin: 200,
         bureauA: 200,
@@ -607,7 +609,7 @@ describe('subjects', () => {
   });
 
   it('create: officer, bureau, admin in scope; defaults and audit', async () => {
-    await expectMatrix(
+    await expectMatrixOf(
       {
         admin: 201,
         bureauA: 201,
@@ -642,7 +644,7 @@ describe('subjects', () => {
   });
 
   it('list: scoped; police 403; side B never sees side A', async () => {
-    await expectMatrix(
+    await expectMatrixOf(
       {
         admin: 200,
         bureauA: 200,
@@ -676,7 +678,7 @@ describe('subjects', () => {
   });
 
   it('get: 404 outside scope, 403 for police, 400 for a bad id', async () => {
-    await expectMatrix(
+    await expectMatrixOf(
       {
         admin: 200,
         bureauA: 200,
@@ -786,7 +788,7 @@ describe('subjects', () => {
   });
 
   it('update: matrix, term check against stored values, audit without personal data', async () => {
-    await expectMatrix(
+    await expectMatrixOf(
       {
         admin: 200,
         bureauA: 200,

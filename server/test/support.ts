@@ -1,5 +1,6 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
+import { expect } from 'vitest';
 import type { DB, Role } from '@ccm/db';
 import {
   openTestDatabase,
@@ -158,4 +159,20 @@ export async function startTestServer(
       await t.dispose();
     },
   };
+}
+
+export const ALL_USERS = Object.keys(USERS) as TestUser[];
+export type StatusMatrix = Record<TestUser, number>;
+
+/**
+ * The access matrix: makes the call once as every test user (`i` is the user's index, for
+ * unique names) and checks that each got exactly the expected status.
+ */
+export async function expectMatrix(
+  expected: StatusMatrix,
+  call: (user: TestUser, i: number) => Promise<LightMyRequestResponse>,
+): Promise<void> {
+  const got = {} as StatusMatrix;
+  for (const [i, user] of ALL_USERS.entries()) got[user] = (await call(user, i)).statusCode;
+  expect(got).toEqual(expected);
 }

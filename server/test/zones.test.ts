@@ -4,12 +4,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DB, FixesTable } from '@ccm/db';
 import { hashDeviceSecret } from '@ccm/device-gateway';
 import { syntheticIdCardNo } from '@ccm/simulators';
-import { A, B, startTestServer, USERS, type TestServer, type TestUser } from './support';
+import { A, B, expectMatrix, startTestServer, type TestServer, type TestUser } from './support';
 
 const DAY = 86_400_000;
 const MIN = 60_000;
-const ALL_USERS = Object.keys(USERS) as TestUser[];
-
 // A 0.02° square around 青秀区 (≈ 2.2 km × 2 km); its east edge is lon 108.38.
 const SQUARE = {
   type: 'Polygon',
@@ -109,15 +107,6 @@ async function insertFixes(
       .values(rows.slice(i, i + 500))
       .execute();
   }
-}
-
-async function expectMatrix(
-  expected: Record<TestUser, number>,
-  call: (user: TestUser) => Promise<LightMyRequestResponse>,
-) {
-  const got: Record<string, number> = {};
-  for (const user of ALL_USERS) got[user] = (await call(user)).statusCode;
-  expect(got).toEqual(expected);
 }
 
 const READERS_OF_A = {
