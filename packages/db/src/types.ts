@@ -70,6 +70,7 @@ export interface SubjectsTable {
   report_interval_s: Generated<number>;
   created_at: DefaultTimestamp;
   updated_at: DefaultTimestamp;
+  checkin_device_id: string | null;
 }
 
 export interface DevicesTable {
@@ -401,6 +402,137 @@ export interface PoliceQueriesTable {
   created_at: DefaultTimestamp;
 }
 
+export type CheckinMethod = 'fingerprint' | 'voiceprint' | 'face';
+export type Sanction = 'none' | 'admonition' | 'warning' | 'revocation_request';
+
+export interface SupervisionSettingsTable {
+  key: 'checkins' | 'separation' | 'assessment';
+  value: Json;
+  updated_by: string | null;
+  updated_at: DefaultTimestamp;
+}
+
+export interface CheckinRequestsTable {
+  id: Generated<string>;
+  subject_id: string;
+  kind: 'scheduled' | 'random' | 'manual';
+  method: CheckinMethod | null;
+  window_start: Timestamp;
+  due_at: Timestamp;
+  status: Generated<'pending' | 'met' | 'missed' | 'cancelled'>;
+  device_id: string | null;
+  command_id: string | null;
+  met_device_no: number | null;
+  met_at: Timestamp | null;
+  alert_id: string | null;
+  requested_by: string | null;
+  note: Generated<string>;
+  created_at: DefaultTimestamp;
+  updated_at: DefaultTimestamp;
+}
+
+export interface CheckinReviewsTable {
+  device_no: number;
+  t: Timestamp;
+  subject_id: string | null;
+  outcome: 'ok' | 'failed' | 'separation' | 'unknown_subject';
+  request_id: string | null;
+  distance_m: number | null;
+  alert_id: string | null;
+  reviewed_at: DefaultTimestamp;
+}
+
+export interface LeaveRequestsTable {
+  id: Generated<string>;
+  subject_id: string;
+  jurisdiction_code: string;
+  destination: string;
+  destination_geometry: Json;
+  reason: string;
+  starts_at: Timestamp;
+  ends_at: Timestamp;
+  travel_hours: Generated<number>;
+  approval_level: 'township' | 'county';
+  status: Generated<'pending' | 'approved' | 'rejected' | 'cancelled'>;
+  requested_by: string | null;
+  requested_at: DefaultTimestamp;
+  decided_by: string | null;
+  decided_at: Timestamp | null;
+  decision_note: string | null;
+  zone_id: string | null;
+  return_status: 'returned' | 'not_returned' | null;
+  return_checked_at: Timestamp | null;
+  return_alert_id: string | null;
+  updated_at: DefaultTimestamp;
+}
+
+export interface NotificationsTable {
+  id: Generated<string>;
+  user_id: string;
+  kind:
+    | 'order_expiring'
+    | 'order_expired'
+    | 'leave_pending'
+    | 'leave_decided'
+    | 'leave_not_returned'
+    | 'checkin_missed'
+    | 'assessment_ready';
+  title: string;
+  body: Generated<string>;
+  subject_id: string | null;
+  ref_id: string | null;
+  dedupe_key: string;
+  created_at: DefaultTimestamp;
+  read_at: Timestamp | null;
+}
+
+export interface ActivityRecordsTable {
+  id: Generated<string>;
+  subject_id: string;
+  kind: 'education' | 'community_service';
+  occurred_on: DateOnly;
+  hours: number;
+  note: Generated<string>;
+  recorded_by: string | null;
+  created_at: DefaultTimestamp;
+}
+
+export interface AssessmentsTable {
+  id: Generated<string>;
+  subject_id: string;
+  month: DateOnly;
+  score: number;
+  facts: Json;
+  recommended_level: ManagementLevel;
+  recommended_sanction: Sanction;
+  status: Generated<'recommended' | 'confirmed' | 'overridden'>;
+  final_level: ManagementLevel | null;
+  final_sanction: Sanction | null;
+  decided_by: string | null;
+  decided_at: Timestamp | null;
+  decision_reason: string | null;
+  computed_at: DefaultTimestamp;
+}
+
+export interface AssessmentEventsTable {
+  id: Generated<number>;
+  assessment_id: string;
+  at: DefaultTimestamp;
+  actor_id: string | null;
+  action: 'computed' | 'recomputed' | 'confirmed' | 'overridden';
+  data: Json;
+}
+
+export interface SanctionsTable {
+  id: Generated<string>;
+  subject_id: string;
+  kind: Exclude<Sanction, 'none'>;
+  decided_at: DefaultTimestamp;
+  decided_by: string | null;
+  assessment_id: string | null;
+  reason: string;
+}
+
 export interface SchemaMigrationsTable {
   version: string;
   name: string;
@@ -436,6 +568,15 @@ export interface DB {
   sessions: SessionsTable;
   login_attempts: LoginAttemptsTable;
   police_queries: PoliceQueriesTable;
+  supervision_settings: SupervisionSettingsTable;
+  checkin_requests: CheckinRequestsTable;
+  checkin_reviews: CheckinReviewsTable;
+  leave_requests: LeaveRequestsTable;
+  notifications: NotificationsTable;
+  activity_records: ActivityRecordsTable;
+  assessments: AssessmentsTable;
+  assessment_events: AssessmentEventsTable;
+  sanctions: SanctionsTable;
   schema_migrations: SchemaMigrationsTable;
 }
 
@@ -486,6 +627,7 @@ export const TABLE_COLUMNS = {
     'report_interval_s',
     'created_at',
     'updated_at',
+    'checkin_device_id',
   ],
   devices: [
     'id',
@@ -739,5 +881,97 @@ export const TABLE_COLUMNS = {
     'refusal_reason',
     'created_at',
   ],
+  supervision_settings: ['key', 'value', 'updated_by', 'updated_at'],
+  checkin_requests: [
+    'id',
+    'subject_id',
+    'kind',
+    'method',
+    'window_start',
+    'due_at',
+    'status',
+    'device_id',
+    'command_id',
+    'met_device_no',
+    'met_at',
+    'alert_id',
+    'requested_by',
+    'note',
+    'created_at',
+    'updated_at',
+  ],
+  checkin_reviews: [
+    'device_no',
+    't',
+    'subject_id',
+    'outcome',
+    'request_id',
+    'distance_m',
+    'alert_id',
+    'reviewed_at',
+  ],
+  leave_requests: [
+    'id',
+    'subject_id',
+    'jurisdiction_code',
+    'destination',
+    'destination_geometry',
+    'reason',
+    'starts_at',
+    'ends_at',
+    'travel_hours',
+    'approval_level',
+    'status',
+    'requested_by',
+    'requested_at',
+    'decided_by',
+    'decided_at',
+    'decision_note',
+    'zone_id',
+    'return_status',
+    'return_checked_at',
+    'return_alert_id',
+    'updated_at',
+  ],
+  notifications: [
+    'id',
+    'user_id',
+    'kind',
+    'title',
+    'body',
+    'subject_id',
+    'ref_id',
+    'dedupe_key',
+    'created_at',
+    'read_at',
+  ],
+  activity_records: [
+    'id',
+    'subject_id',
+    'kind',
+    'occurred_on',
+    'hours',
+    'note',
+    'recorded_by',
+    'created_at',
+  ],
+  assessments: [
+    'id',
+    'subject_id',
+    'month',
+    'score',
+    'facts',
+    'recommended_level',
+    'recommended_sanction',
+    'status',
+    'final_level',
+    'final_sanction',
+    'decided_by',
+    'decided_at',
+    'decision_reason',
+    'computed_at',
+  ],
+  assessment_events: ['id', 'assessment_id', 'at', 'actor_id', 'action', 'data'],
+  sanctions: ['id', 'subject_id', 'kind', 'decided_at', 'decided_by', 'assessment_id', 'reason'],
   schema_migrations: ['version', 'name', 'variant', 'checksum', 'applied_at'],
 } as const satisfies { [K in keyof DB]: readonly (keyof DB[K] & string)[] };
