@@ -16,6 +16,7 @@ export type {
   HeartbeatInput,
   IgnoredFix,
   IgnoredFixReason,
+  Suspension,
   ZoneAssignment,
   ZoneInput,
 } from './types';

@@ -60,10 +60,27 @@ export interface ZoneInput {
   name?: string;
 }
 
-/** Which zone applies to a subject, optionally with its own schedule (null = always active). */
+/**
+ * A period in which an assigned zone is not evaluated: the home county during an approved
+ * leave (外出审批). A violation open when it starts ends at its start; after its end the zone
+ * applies again from the next fix, so a subject not back by then is confirmed outside anew.
+ */
+export interface Suspension {
+  fromMs: number;
+  toMs: number;
+}
+
+/**
+ * Which zone applies to a subject, optionally with its own schedule (null = always active),
+ * only from `activeFromMs` (inclusive) to `activeToMs` (exclusive) when given, and never
+ * inside a suspension.
+ */
 export interface ZoneAssignment {
   zoneId: string;
   schedule?: WeeklySchedule | null;
+  activeFromMs?: number | null;
+  activeToMs?: number | null;
+  suspensions?: readonly Suspension[];
 }
 
 /** Engine tuning. Every field has a documented default in `DEFAULT_ENGINE_OPTIONS`. */

@@ -1,6 +1,7 @@
 import Flatbush from 'flatbush';
 import type { AlertType, WeeklySchedule, ZoneKind, ZonePurpose, ZoneRules } from '@ccm/contracts';
 import { DEFAULT_ZONE_RULES } from './defaults';
+import { activeWindowEndMs, isScheduleActive } from './schedule';
 import type { Box, CompiledGeometry } from './geo/geometry';
 import { compileGeometry } from './geo/geometry';
 import type { ZoneProblem } from './geo/validate';
@@ -113,6 +114,10 @@ export interface SubjectZones {
   includes(zoneId: string): boolean;
   /** The schedule in force for this subject (an assignment may override the zone's). */
   scheduleOf(zone: CompiledZone): WeeklySchedule | null;
+  /** Does the zone apply at `atMs`: its schedule, the assignment's validity, no suspension. */
+  isActive(zone: CompiledZone, atMs: number): boolean;
+  /** When the active period containing `atMs` ends; null when it does not end. */
+  activeUntilMs(zone: CompiledZone, atMs: number): number | null;
   /** The subject's exclusion zones whose box meets the given box (candidates only). */
   exclusionIn(minX: number, minY: number, maxX: number, maxY: number): CompiledZone[];
 }
@@ -139,28 +144,70 @@ export function zonesForSubject(
       inclusion: index.zones.filter((z) => z.kind === 'inclusion'),
       includes: (zoneId) => index.byId.has(zoneId),
       scheduleOf: (zone) => zone.schedule,
+      isActive: (zone, atMs) => isScheduleActive(zone.schedule, atMs),
+      activeUntilMs: (zone, atMs) => activeWindowEndMs(zone.schedule, atMs),
       exclusionIn: (minX, minY, maxX, maxY) =>
         searchTree(index.tree, index.zones, minX, minY, maxX, maxY),
     };
   }
   const overrides = new Map<string, WeeklySchedule | null>();
+  const limits = new Map<string, ActivityLimits>();
   const ids = new Set<string>();
   for (const a of assignments) {
     const zoneId = typeof a === 'string' ? a : a.zoneId;
     ids.add(zoneId);
-    if (typeof a !== 'string' && a.schedule !== undefined) overrides.set(zoneId, a.schedule);
+    if (typeof a === 'string') continue;
+    if (a.schedule !== undefined) overrides.set(zoneId, a.schedule);
+    const bounded =
+      a.activeFromMs != null || a.activeToMs != null || (a.suspensions?.length ?? 0) > 0;
+    if (bounded) limits.set(zoneId, activityLimits(a));
   }
   const zones = [...ids]
     .map((id) => index.byId.get(id))
     .filter((z): z is CompiledZone => z !== undefined);
   const exclusion = zones.filter((z) => z.kind === 'exclusion');
+  const scheduleOf = (zone: CompiledZone) =>
+    overrides.has(zone.id) ? (overrides.get(zone.id) ?? null) : zone.schedule;
   return {
     index,
     inclusion: zones.filter((z) => z.kind === 'inclusion'),
     includes: (zoneId) => ids.has(zoneId) && index.byId.has(zoneId),
-    scheduleOf: (zone) =>
-      overrides.has(zone.id) ? (overrides.get(zone.id) ?? null) : zone.schedule,
+    scheduleOf,
+    isActive: (zone, atMs) => {
+      const limit = limits.get(zone.id);
+      return (!limit || limit.contains(atMs)) && isScheduleActive(scheduleOf(zone), atMs);
+    },
+    activeUntilMs: (zone, atMs) => {
+      const scheduleEnd = activeWindowEndMs(scheduleOf(zone), atMs);
+      const limitEnd = limits.get(zone.id)?.endAfter(atMs) ?? null;
+      if (scheduleEnd === null) return limitEnd;
+      return limitEnd === null ? scheduleEnd : Math.min(scheduleEnd, limitEnd);
+    },
     exclusionIn: exclusion.length <= LINEAR_SCAN_MAX ? scanBoxes(exclusion) : lazyTree(exclusion),
+  };
+}
+
+interface ActivityLimits {
+  contains(atMs: number): boolean;
+  /** The first moment after `atMs` at which the zone stops applying, or null. */
+  endAfter(atMs: number): number | null;
+}
+
+/** An assignment's validity [from, to) minus its suspensions [from, to). */
+function activityLimits(a: ZoneAssignment): ActivityLimits {
+  const fromMs = a.activeFromMs ?? -Infinity;
+  const toMs = a.activeToMs ?? Infinity;
+  const suspensions = [...(a.suspensions ?? [])]
+    .filter((s) => Number.isFinite(s.fromMs) && Number.isFinite(s.toMs) && s.toMs > s.fromMs)
+    .sort((x, y) => x.fromMs - y.fromMs);
+  const suspended = (atMs: number) => suspensions.some((s) => atMs >= s.fromMs && atMs < s.toMs);
+  return {
+    contains: (atMs) => atMs >= fromMs && atMs < toMs && !suspended(atMs),
+    endAfter: (atMs) => {
+      const next = suspensions.find((s) => s.fromMs > atMs)?.fromMs ?? Infinity;
+      const end = Math.min(next, toMs);
+      return Number.isFinite(end) ? end : null;
+    },
   };
 }
 

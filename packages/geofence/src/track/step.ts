@@ -3,7 +3,6 @@ import { toEvidenceFix } from '../alerts';
 import { EVIDENCE_DISTANCE_CAP_M } from '../defaults';
 import { classifyPoint, pathPenetration } from '../geo/geometry';
 import { haversineM } from '../geo/projection';
-import { activeWindowEndMs, isScheduleActive } from '../schedule';
 import type { DerivedState, Evidence, StoredFix, ZoneTrack } from '../state';
 import { cloneDerived } from '../state';
 import type { AlertEvidence, EngineOptions } from '../types';
@@ -211,10 +210,9 @@ function evaluateZone(
   ctx: StepContext,
   out: Transition[],
 ): void {
-  const schedule = ctx.subject.scheduleOf(zone);
   const track = d.tracks[zone.id];
   const ref: ZoneRef = { zoneId: zone.id, type: zone.alertType };
-  if (schedule && !isScheduleActive(schedule, fix[0])) {
+  if (!ctx.subject.isActive(zone, fix[0])) {
     // Outside its window a zone is not evaluated, and evidence does not carry over.
     if (track?.status === 'violating') {
       const endMs = track.windowEndMs ?? fix[0];
@@ -245,7 +243,7 @@ function evaluateZone(
       type: zone.alertType,
       status: 'violating',
       startedAtMs: pending.firstMs,
-      windowEndMs: activeWindowEndMs(schedule, fix[0]),
+      windowEndMs: ctx.subject.activeUntilMs(zone, fix[0]),
       pending: null,
     };
     const first = pending.fixes[0] ?? fix;
@@ -305,8 +303,7 @@ function checkSegment(
   const dtMs = to[0] - from[0];
   for (const zone of candidates) {
     if (d.tracks[zone.id]) continue;
-    const schedule = ctx.subject.scheduleOf(zone);
-    if (!isScheduleActive(schedule, from[0]) || !isScheduleActive(schedule, to[0])) continue;
+    if (!ctx.subject.isActive(zone, from[0]) || !ctx.subject.isActive(zone, to[0])) continue;
     if (verdictOf(zone, from) !== 'compliant' || verdictOf(zone, to) !== 'compliant') continue;
     const marginM = Math.max(from[3], to[3]) + zone.rules.bufferM;
     const a = { lon: from[2], lat: from[1] };
