@@ -6,6 +6,7 @@ import type { FeatureDeps, ServerSettings } from './context';
 import { alertsPositionsRoutes } from './routes-alerts-positions';
 import { ordersZonesRoutes } from './routes-orders-zones';
 import { peopleRoutes } from './routes-people';
+import { registerStatisticsRoutes } from './statistics/routes';
 import { registerStreamRoutes } from './stream/routes';
 
 /** Every feature folder's routes, in one list: adding a feature is one line here. */
@@ -18,6 +19,7 @@ export function featureRoutes(
     ...peopleRoutes(deps),
     ...ordersZonesRoutes(deps),
     ...alertsPositionsRoutes(deps),
+    (app) => registerStatisticsRoutes(app, deps),
     ...(deps.stream
       ? [(app: FastifyInstance) => registerStreamRoutes(app, deps, deps.stream!)]
       : []),
