@@ -15,6 +15,7 @@ import {
   type FixInput,
   type HeartbeatInput,
   type SubjectState,
+  type Suspension,
   type ZoneAssignment,
   type ZoneIndex,
   type ZoneInput,
@@ -47,12 +48,15 @@ export interface RulesOptions {
   noLocationS: number;
   /** Commands the engine raises stay valid this long, ms. */
   commandTtlMs: number;
+  /** Zone assignments and leaves that ended this long ago still judge late uploads, ms. */
+  assignmentLookbackMs: number;
 }
 
 export const DEFAULT_RULES_OPTIONS: RulesOptions = {
   silenceGraceS: 180,
   noLocationS: 1800,
   commandTtlMs: 5 * 60_000,
+  assignmentLookbackMs: 7 * 24 * 3_600_000,
 };
 
 const SOURCE_NAME = ['gnss', 'lbs', 'wifi'] as const;
@@ -117,21 +121,30 @@ export class EngineRules implements RulesStage {
           '围栏几何无效，已忽略 / invalid zone ignored',
         );
       }
-      const now = new Date();
+      // Assignments that ended within the look-back still judge late uploads from their time;
+      // validity and leave suspensions are evaluated at each fix's own time by the engine.
+      const since = new Date(Date.now() - this.options.assignmentLookbackMs);
       const rows = await this.db
         .selectFrom('zone_assignments')
-        .select(['subject_id', 'zone_id', 'schedule_override'])
-        .where((eb) => eb.or([eb('valid_from', 'is', null), eb('valid_from', '<=', now)]))
-        .where((eb) => eb.or([eb('valid_to', 'is', null), eb('valid_to', '>', now)]))
+        .select(['subject_id', 'zone_id', 'schedule_override', 'valid_from', 'valid_to'])
+        .where((eb) => eb.or([eb('valid_to', 'is', null), eb('valid_to', '>', since)]))
         .execute();
+      const suspensions = await this.#leaveSuspensions(since);
       const assignments = new Map<string, ZoneAssignment[]>();
       for (const r of rows) {
         const list = assignments.get(r.subject_id) ?? [];
-        list.push(
-          r.schedule_override === null
-            ? { zoneId: r.zone_id }
-            : { zoneId: r.zone_id, schedule: r.schedule_override as WeeklySchedule },
-        );
+        const assignment: ZoneAssignment = { zoneId: r.zone_id };
+        if (r.schedule_override !== null) {
+          assignment.schedule = r.schedule_override as WeeklySchedule;
+        }
+        if (r.valid_from) assignment.activeFromMs = r.valid_from.getTime();
+        if (r.valid_to) assignment.activeToMs = r.valid_to.getTime();
+        const zone = index.byId.get(r.zone_id);
+        const away = suspensions.get(r.subject_id);
+        if (away && zone?.kind === 'inclusion' && zone.purpose === 'county') {
+          assignment.suspensions = away;
+        }
+        list.push(assignment);
         assignments.set(r.subject_id, list);
       }
       // Personal zones (a victim's home) apply to their subject without an assignment row.
@@ -155,6 +168,23 @@ export class EngineRules implements RulesStage {
     })();
     this.#loaded = run;
     return run;
+  }
+
+  /** Approved leaves (外出审批) per subject: their county zones are suspended meanwhile. */
+  async #leaveSuspensions(since: Date): Promise<Map<string, Suspension[]>> {
+    const leaves = await this.db
+      .selectFrom('leave_requests')
+      .select(['subject_id', 'starts_at', 'ends_at'])
+      .where('status', '=', 'approved')
+      .where('ends_at', '>', since)
+      .execute();
+    const out = new Map<string, Suspension[]>();
+    for (const l of leaves) {
+      const list = out.get(l.subject_id) ?? [];
+      list.push({ fromMs: l.starts_at.getTime(), toMs: l.ends_at.getTime() });
+      out.set(l.subject_id, list);
+    }
+    return out;
   }
 
   async #ensureLoaded() {

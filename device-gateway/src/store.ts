@@ -109,12 +109,14 @@ async function insertHeartbeats(trx: Transaction<DB>, plan: BatchPlan) {
     ON CONFLICT (device_no, t) DO NOTHING`.execute(trx);
 }
 
+const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
+
 async function insertCheckins(trx: Transaction<DB>, plan: BatchPlan) {
   const rows = plan.checkins;
   if (rows.length === 0) return;
   await sql`
     INSERT INTO checkins (device_no, t, subject_ref, subject_no, seq, method, result, score, liveness, lat_e6, lon_e6, received_at)
-    SELECT d, ${EPOCH_MS} t, sr, s, q, m, res, sc, lv, la, lo, ${EPOCH_MS} r
+    SELECT d, ${EPOCH_MS} t, sr, coalesce(sub.no, s), q, m, res, sc, lv, la, lo, ${EPOCH_MS} r
     FROM unnest(
       ${rows.map((r) => r.deviceNo)}::int4[], ${rows.map((r) => r.tMs)}::int8[],
       ${rows.map((r) => r.subjectRef)}::text[], ${rows.map((r) => r.subjectNo)}::int4[],
@@ -123,6 +125,9 @@ async function insertCheckins(trx: Transaction<DB>, plan: BatchPlan) {
       ${rows.map((r) => r.liveness)}::bool[], ${rows.map((r) => r.latE6)}::int4[],
       ${rows.map((r) => r.lonE6)}::int4[], ${rows.map((r) => r.receivedAtMs)}::int8[]
     ) AS u(d, t, sr, s, q, m, res, sc, lv, la, lo, r)
+    -- The terminal names who checked in (a shared office terminal has no order of its own);
+    -- a phone that sends no known id falls back to the subject of its order.
+    LEFT JOIN subjects sub ON sub.id = CASE WHEN sr ~* ${UUID_PATTERN} THEN sr::uuid END
     ON CONFLICT (device_no, t) DO NOTHING`.execute(trx);
 }
 

@@ -170,6 +170,37 @@ describe.each(['postgres', 'pglite'] as const)('device contract examples on %s',
     expect(rows[0]!.score).toBeCloseTo(0.93, 5);
   });
 
+  it('checkin at a shared office terminal: resolved to the subject it names', async () => {
+    // The office terminal has no monitoring order; the subject who checked in is named.
+    const { client, seeded: terminal } = await device('term-office', null, 'terminal');
+    const other = await seedMonitoredDevice(t.database.db, { deviceId: 'wb-office-subject' });
+    const ok = client.sendCheckin({
+      t: T,
+      subjectId: other.subjectId,
+      method: 'face',
+      result: 'match',
+      score: 0.91,
+    });
+    const unknown = client.sendCheckin({
+      t: T + 1_000,
+      subjectId: 'not-a-subject',
+      method: 'face',
+      result: 'no_match',
+      score: 0.2,
+    });
+    await client.waitAcked(Math.max(ok, unknown));
+    const rows = await t.database.db
+      .selectFrom('checkins')
+      .select(['subject_ref', 'subject_no', 'result'])
+      .where('device_no', '=', terminal.deviceNo)
+      .orderBy('t')
+      .execute();
+    expect(rows).toEqual([
+      { subject_ref: other.subjectId, subject_no: other.subjectNo, result: 'match' },
+      { subject_ref: 'not-a-subject', subject_no: null, result: 'no_match' },
+    ]);
+  });
+
   it('cmd/result: the command the platform sent gets its status', async () => {
     const { client } = await device('wb-contract-cmd');
     const cmd = await t.database.db
