@@ -44,8 +44,20 @@ export { validateZoneGeometry } from './geo/validate';
 
 export { activeWindowEndMs, isScheduleActive, timeZoneOffsetMs, wallTime } from './schedule';
 
-export type { AlertRecord, StoredFix, SubjectState } from './state';
-export { STATE_VERSION, createSubjectState, parseSubjectState } from './state';
+export type { AlertRecord, DecisionState, StateProgress, StoredFix, SubjectState } from './state';
+export {
+  DECISION_STATE_VERSION,
+  STATE_VERSION,
+  createSubjectState,
+  decisionOf,
+  parseStateProgress,
+  parseStoredState,
+  parseSubjectState,
+  progressOf,
+  sameDecision,
+} from './state';
+export type { WindowBounds } from './restore';
+export { restoreSubjectState, windowBounds } from './restore';
 
 export type { BatchInput, BatchResult } from './engine';
 export { processBatch } from './engine';

@@ -228,3 +228,138 @@ const SubjectStateSchema = z.object({
 export function parseSubjectState(value: unknown): SubjectState {
   return SubjectStateSchema.parse(value) as SubjectState;
 }
+
+/*
+ * Persisting less: the decision state and the progress.
+ *
+ * Most of a SubjectState is the fix window (up to ~55 KB of JSON) and what every new fix
+ * moves (the speed filter's anchor, the last message and fix times, the clock). None of it
+ * has to be written with every batch:
+ *
+ *  - the window is exactly the subject's stored fixes newer than `baseUntilMs` (every fix the
+ *    engine takes is committed to `fixes` in the same transaction), so it is read back from
+ *    there (`restoreSubjectState`, restore.ts);
+ *  - the head's anchor, suspects and last GNSS fix depend only on `base` and the window (the
+ *    speed filter never looks at zones), so they are replayed from them;
+ *  - the last message time, last fix time, clock and the device rules' end signals are a few
+ *    numbers (`StateProgress`), cheap to write on their own.
+ *
+ * What is left, `DecisionState`, is what decides alerts: the zone tracks after the newest fix
+ * (status, open violations, confirmation evidence), `base` and where it ends, the alert
+ * records and the commanded interval. It changes only when
+ * one of those does, so the gateway rewrites it only then.
+ */
+
+export const DECISION_STATE_VERSION = 1;
+
+export interface DecisionState {
+  kind: 'decision';
+  version: typeof DECISION_STATE_VERSION;
+  subjectId: string;
+  baseUntilMs: number | null;
+  base: DerivedState;
+  /** `head.tracks`: per-zone status, open violations, pending confirmation evidence. */
+  tracks: Record<string, ZoneTrack>;
+  alerts: AlertRecord[];
+  sinceMs: number | null;
+  commandedIntervalS: number | null;
+}
+
+/** The parts of a state that move with every message: a handful of times, ms. */
+export interface StateProgress {
+  clockMs: number | null;
+  lastMessageAtMs: number | null;
+  lastFixTimeMs: number | null;
+  /** The device rules' latest closing signal per alert type (every fix closes `power_off`). */
+  endSignals: SubjectState['device']['endSignals'];
+}
+
+/** The decision part of a state (shares structure with it: do not mutate). */
+export function decisionOf(state: SubjectState): DecisionState {
+  return {
+    kind: 'decision',
+    version: DECISION_STATE_VERSION,
+    subjectId: state.subjectId,
+    baseUntilMs: state.baseUntilMs,
+    base: state.base,
+    tracks: state.head.tracks,
+    alerts: state.alerts,
+    sinceMs: state.contact.sinceMs,
+    commandedIntervalS: state.commandedIntervalS,
+  };
+}
+
+export function progressOf(state: SubjectState): StateProgress {
+  return {
+    clockMs: state.clockMs,
+    lastMessageAtMs: state.contact.lastMessageAtMs,
+    lastFixTimeMs: state.contact.lastFixTimeMs,
+    endSignals: state.device.endSignals,
+  };
+}
+
+/** Whether two decision states are the same JSON (key order aside). No allocation. */
+export function sameDecision(a: DecisionState, b: DecisionState): boolean {
+  return jsonEqual(a, b);
+}
+
+function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!jsonEqual(a[i], b[i])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const ra = a as Record<string, unknown>;
+  const rb = b as Record<string, unknown>;
+  let na = 0;
+  for (const k in ra) {
+    if (ra[k] === undefined) continue; // JSON drops undefined members
+    na++;
+    if (!jsonEqual(ra[k], rb[k])) return false;
+  }
+  let nb = 0;
+  for (const k in rb) if (rb[k] !== undefined) nb++;
+  return na === nb;
+}
+
+const TrackSchema = DerivedSchema.shape.tracks;
+const DecisionStateSchema = z.object({
+  kind: z.literal('decision'),
+  version: z.literal(DECISION_STATE_VERSION),
+  subjectId: z.string(),
+  baseUntilMs: finite.nullable(),
+  base: DerivedSchema,
+  tracks: TrackSchema,
+  alerts: SubjectStateSchema.shape.alerts,
+  sinceMs: finite.nullable(),
+  commandedIntervalS: finite.nullable(),
+});
+
+const StateProgressSchema = z.object({
+  clockMs: finite.nullable(),
+  lastMessageAtMs: finite.nullable(),
+  lastFixTimeMs: finite.nullable(),
+  endSignals: SubjectStateSchema.shape.device.shape.endSignals,
+});
+
+/** Checks progress loaded from the database, like `parseSubjectState`. */
+export function parseStateProgress(value: unknown): StateProgress {
+  return StateProgressSchema.parse(value) as StateProgress;
+}
+
+/**
+ * What the database holds for a subject: a whole state (written before decision states
+ * existed) or a decision state, to be completed by `restoreSubjectState`. Throws a ZodError
+ * for anything else, like `parseSubjectState`.
+ */
+export function parseStoredState(
+  value: unknown,
+): { kind: 'full'; state: SubjectState } | { kind: 'decision'; decision: DecisionState } {
+  if (typeof value === 'object' && value !== null && 'kind' in value) {
+    return { kind: 'decision', decision: DecisionStateSchema.parse(value) as DecisionState };
+  }
+  return { kind: 'full', state: parseSubjectState(value) };
+}
