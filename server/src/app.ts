@@ -10,6 +10,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { registerDashboard } from './dashboard';
 import { AppError, type ErrorBody } from './errors';
 import { HealthReport } from './health';
 
@@ -139,6 +140,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   for (const register of deps.routes ?? []) await register(app);
+  await registerDashboard(app); // the built dashboard at /, after the API routes
 
   return app;
 }

@@ -1,0 +1,47 @@
+import { Alert as AntAlert, Spin, Tag } from 'antd';
+import { useTranslation } from 'react-i18next';
+import type { Severity } from '../api/types';
+import { duration } from '../i18n';
+
+export const SEVERITY_COLOUR: Record<Severity, string> = {
+  critical: 'magenta',
+  high: 'red',
+  medium: 'orange',
+  low: 'blue',
+};
+
+export function SeverityTag({ severity }: { severity: Severity }) {
+  const { t } = useTranslation();
+  return <Tag color={SEVERITY_COLOUR[severity]}>{t(`severity.${severity}`)}</Tag>;
+}
+
+export function LateTag({ lateByMs }: { lateByMs: number }) {
+  const { t } = useTranslation();
+  return (
+    <Tag
+      color="purple"
+      title={t('alerts.lateHint', { duration: duration(lateByMs) })}
+      data-testid="late-tag"
+    >
+      {t('alerts.lateBy', { duration: duration(lateByMs) })}
+    </Tag>
+  );
+}
+
+/** Loading and error states of a query, in one line each. */
+export function QueryState({ loading, error }: { loading?: boolean; error?: unknown }) {
+  const { t } = useTranslation();
+  if (error)
+    return (
+      <AntAlert
+        type="error"
+        showIcon
+        title={t('app.error', { message: error instanceof Error ? error.message : String(error) })}
+      />
+    );
+  if (loading) return <Spin style={{ display: 'block', margin: 24 }} />;
+  return null;
+}
+
+export const formatTime = (iso: string | null | undefined) =>
+  iso ? new Date(iso).toLocaleString(undefined, { hour12: false }) : '—';
