@@ -129,6 +129,8 @@ async function insertCheckins(trx: Transaction<DB>, plan: BatchPlan) {
     -- a phone that sends no known id falls back to the subject of its order.
     LEFT JOIN subjects sub ON sub.id = CASE WHEN sr ~* ${UUID_PATTERN} THEN sr::uuid END
     ON CONFLICT (device_no, t) DO NOTHING`.execute(trx);
+  // The supervision rules review check-ins (failed, separation, requests met) at once.
+  await sql`SELECT pg_notify('ccm_checkin', ${String(rows.length)})`.execute(trx);
 }
 
 /** Rejections, quarantined fixes and security events: rare, so plain multi-row VALUES. */

@@ -69,6 +69,8 @@ export const ServerConfigSchema = z
     /** Roles that see ID-card numbers in full; everyone else sees them masked. */
     CCM_IDCARD_FULL_ROLES: roleList('officer,bureau,police'),
     CCM_ESCALATE_AFTER_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
+    /** Seconds between passes of the supervision rules (check-ins, orders, leave returns). */
+    CCM_SUPERVISION_INTERVAL_S: z.coerce.number().int().min(1).max(3600).default(60),
     CCM_TIMESCALEDB: z.enum(['auto', 'on', 'off']).default('auto'),
     CCM_COMPRESS_AFTER_DAYS: z.coerce.number().int().min(1).max(3650).default(7),
     CCM_RETENTION_DAYS: z.coerce.number().int().min(30).max(36500).default(730),

@@ -6,6 +6,7 @@ import type { FeatureDeps, ServerSettings } from './context';
 import { alertsPositionsRoutes } from './routes-alerts-positions';
 import { ordersZonesRoutes } from './routes-orders-zones';
 import { peopleRoutes } from './routes-people';
+import { supervisionRoutes } from './routes-supervision';
 import { registerStatisticsRoutes } from './statistics/routes';
 import { registerStreamRoutes } from './stream/routes';
 
@@ -19,6 +20,7 @@ export function featureRoutes(
     ...peopleRoutes(deps),
     ...ordersZonesRoutes(deps),
     ...alertsPositionsRoutes(deps),
+    ...supervisionRoutes(deps),
     (app) => registerStatisticsRoutes(app, deps),
     ...(deps.stream
       ? [(app: FastifyInstance) => registerStreamRoutes(app, deps, deps.stream!)]

@@ -25,6 +25,7 @@ import type { FeatureDeps } from './context';
 import { featureRoutes, settingsFrom } from './features';
 import { escalateOverdueAlerts, loadAlertView } from './alerts';
 import { StreamHub } from './stream/hub';
+import { SupervisionWorker } from './supervision/worker';
 import { demoPassword, runDemo } from './demo';
 
 export const VERSION = '0.1.0';
@@ -279,6 +280,15 @@ export async function startPlatform(config: ServerConfig, logger: Logger): Promi
       }).catch((err) => logger.warn({ err }, '告警升级失败 / alert escalation failed'));
     }, 30_000);
     cleanups.push(() => clearInterval(escalation));
+    // Supervision rules that run on time (check-in schedules, missed deadlines, order
+    // reminders and expiry, leave returns); a committed check-in triggers a pass at once.
+    const supervision = new SupervisionWorker(database.db, logger, {
+      intervalS: config.CCM_SUPERVISION_INTERVAL_S,
+    });
+    supervision.start();
+    cleanups.push(() => supervision.stop());
+    const unlistenCheckins = await database.listen('ccm_checkin', () => supervision.kick());
+    cleanups.push(() => unlistenCheckins());
     await app.listen({ port: config.PORT, host: config.HOST });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.PORT;
