@@ -4,6 +4,7 @@ import { registerAuthRoutes } from './auth/routes';
 import type { ServerConfig } from './config';
 import type { FeatureDeps, ServerSettings } from './context';
 import { alertsPositionsRoutes } from './routes-alerts-positions';
+import { assessmentReportRoutes } from './routes-assessment-reports';
 import { ordersZonesRoutes } from './routes-orders-zones';
 import { peopleRoutes } from './routes-people';
 import { supervisionRoutes } from './routes-supervision';
@@ -21,6 +22,7 @@ export function featureRoutes(
     ...ordersZonesRoutes(deps),
     ...alertsPositionsRoutes(deps),
     ...supervisionRoutes(deps),
+    ...assessmentReportRoutes(deps),
     (app) => registerStatisticsRoutes(app, deps),
     ...(deps.stream
       ? [(app: FastifyInstance) => registerStreamRoutes(app, deps, deps.stream!)]

@@ -1,0 +1,11 @@
+import type { FastifyInstance } from 'fastify';
+import { registerActivityRoutes } from './activities/routes';
+import { registerAssessmentRoutes } from './assessments/routes';
+import type { FeatureDeps } from './context';
+
+/** Route registrars of this feature group (owned by its feature folders). */
+export function assessmentReportRoutes(
+  deps: FeatureDeps,
+): ((app: FastifyInstance) => void | Promise<void>)[] {
+  return [(app) => registerActivityRoutes(app, deps), (app) => registerAssessmentRoutes(app, deps)];
+}
