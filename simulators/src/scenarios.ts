@@ -112,8 +112,7 @@ export const SCENARIOS: readonly ScenarioInfo[] = [
     name: 'checkin_failed',
     zh: '核查失败：指纹不匹配、人脸疑似伪造（终端上报结果）',
     en: 'A failed fingerprint and a suspected face spoof at the office terminal',
-    expect:
-      'none today: the platform rule checkin_failed is not built yet (issue #9); the results are stored',
+    expect: 'two checkin_failed alerts (one per failed check-in), from the supervision rules',
   },
   {
     name: 'message_flood',
@@ -187,12 +186,13 @@ export interface ExpectedAlert {
 
 export interface ScenarioRun {
   name: ScenarioName;
+  /** The device that played it (the office terminal for check-in scenarios). */
   deviceId: string;
+  /** The subject's wristband (the same as deviceId for wristband scenarios). */
+  wristbandId: string;
   subjectId: string;
   /** What an officer should see for this run, and nothing else. */
   expected: ExpectedAlert[];
-  /** What the platform will show once its missing rule exists (checkin_failed: issue #9). */
-  expectedOnceBuilt: ExpectedAlert[];
   /** Security events the gateway records. */
   expectedSecurity: 'flood'[];
   /** Device time the scenario's messages start at, and real time it finished. */
@@ -225,7 +225,6 @@ interface Env {
 
 interface Outcome {
   expected: ExpectedAlert[];
-  expectedOnceBuilt?: ExpectedAlert[];
   expectedSecurity?: 'flood'[];
   startedAtMs: number;
   note: string;
@@ -753,10 +752,10 @@ const DEFINITIONS: Record<ScenarioName, Definition> = {
       });
       await t.client.waitAcked(seq, 30_000);
       return {
-        expected: [],
-        expectedOnceBuilt: [{ type: 'checkin_failed' }],
+        // The supervision rules review each check-in: each failed one is one alert.
+        expected: [{ type: 'checkin_failed' }, { type: 'checkin_failed' }],
         startedAtMs: now - 60_000,
-        note: '平台 checkin_failed 规则尚未实现（issue #9），今天只存储核查结果 / the platform rule is issue #9: today the results are only stored',
+        note: '指纹不匹配、人脸疑似伪造各产生一条核查失败告警 / one checkin_failed per failed check-in',
       };
     },
   },
@@ -987,9 +986,9 @@ export async function runScenario(name: ScenarioName, ctx: ScenarioContext): Pro
   const run: ScenarioRun = {
     name,
     deviceId: definition.device === 'terminal' ? `term-${target.officeCode}` : target.deviceId,
+    wristbandId: target.deviceId,
     subjectId: target.subjectId,
     expected: outcome.expected,
-    expectedOnceBuilt: outcome.expectedOnceBuilt ?? outcome.expected,
     expectedSecurity: outcome.expectedSecurity ?? [],
     startedAtMs: outcome.startedAtMs,
     finishedAtMs: clock.realNow(),
