@@ -269,6 +269,27 @@ export async function seedDemo(db: Kysely<DB>, options: SeedDemoOptions): Promis
         .execute();
       count('devices', rows);
     }
+    // Each subject checks in at their office's terminal (信息化核查); requests go there.
+    for (const batch of chunks(plan.subjects)) {
+      await trx
+        .updateTable('subjects')
+        .set((eb) => ({
+          checkin_device_id: eb
+            .selectFrom('devices')
+            .select('devices.id')
+            .where('devices.kind', '=', 'terminal')
+            .whereRef('devices.jurisdiction_code', '=', 'subjects.jurisdiction_code')
+            .orderBy('devices.id')
+            .limit(1),
+        }))
+        .where(
+          'id',
+          'in',
+          batch.map((x) => x.id),
+        )
+        .where('checkin_device_id', 'is', null)
+        .execute();
+    }
 
     for (const batch of chunks(plan.orders)) {
       const rows = await trx
