@@ -262,6 +262,31 @@ describe('supervision workflows through the real broker and database', () => {
     expect(await alertsOf(seeded.subjectId, 'device_separation')).toHaveLength(1);
   });
 
+  it('a band that has not moved for hours while the subject checks in elsewhere: separation', async () => {
+    const { seeded, client } = await wristband('wb-sep-still');
+    const now = Date.now();
+    // Every 10 minutes from 7 h to 30 min ago, always the same spot; then nothing recent.
+    const still = Array.from({ length: 40 }, (_, i) => ({
+      t: now - 7 * 60 * MIN + i * 10 * MIN,
+      lat: HOME.lat,
+      lon: HOME.lon,
+      acc: 12,
+      src: 'gnss' as const,
+    })).filter((f) => f.t <= now - 30 * MIN);
+    await client.waitAcked(client.sendFixes(still));
+    await checkin(seeded.subjectId, now, 'match');
+    await waitFor(
+      async () => (await alertsOf(seeded.subjectId, 'device_separation')).length === 1,
+      15_000,
+      'separation from a still band',
+    );
+    const [alert] = await alertsOf(seeded.subjectId, 'device_separation');
+    const band = (alert!.evidence as { wristband: { stationarySince: string | null; t: string } })
+      .wristband;
+    expect(band.stationarySince).toEqual(new Date(now - 6 * 60 * MIN).toISOString());
+    expect(Date.parse(band.t)).toBe(now - 30 * MIN);
+  });
+
   it('an officer asks for a check-in now: the terminal gets checkin_request', async () => {
     const { seeded } = await wristband('wb-req-1');
     const res = await s.as('officerA', {
@@ -325,6 +350,8 @@ describe('supervision workflows through the real broker and database', () => {
       payload: {},
     });
     expect(assign.statusCode).toBeLessThan(300);
+    // The gateway reloads zones on NOTIFY ccm_config.
+    await new Promise((r) => setTimeout(r, 1500));
 
     const now = Date.now();
     const startsAt = new Date(now - 10 * 60 * MIN);
@@ -345,6 +372,26 @@ describe('supervision workflows through the real broker and database', () => {
     });
     expect(leave.statusCode).toBe(201);
     expect(leave.json()).toMatchObject({ approvalLevel: 'township', status: 'pending' });
+
+    // The trip: in Guilin during the leave (uploaded as backlogs). The first part arrives
+    // before the office records the approval (the subject left early in the morning): the
+    // county exit is raised…
+    // A fix a minute for the first 10 minutes, then one every 10 minutes.
+    const away = Array.from({ length: 30 }, (_, i) => ({
+      t: now - 9 * 60 * MIN + (i < 10 ? i : 10 + (i - 10) * 10) * MIN,
+      lat: guilin.lat,
+      lon: guilin.lon,
+      acc: 10,
+      src: 'gnss' as const,
+    }));
+    await client.waitAcked(client.sendFixes(away.slice(0, 10)));
+    await waitFor(
+      async () => (await alertsOf(seeded.subjectId, 'zone_exit')).length === 1,
+      15_000,
+      'zone_exit before the approval',
+    );
+    const [early] = await alertsOf(seeded.subjectId, 'zone_exit');
+
     const approved = await s.as('officerA', {
       method: 'POST',
       url: `/api/v1/leaves/${leave.json().id}/approve`,
@@ -352,18 +399,24 @@ describe('supervision workflows through the real broker and database', () => {
     });
     expect(approved.statusCode).toBe(200);
     expect(approved.json().zoneId).toEqual(expect.any(String));
+    // …and the approval closes it as authorised, with the leave's reason on it.
+    const excused = await s.db
+      .selectFrom('alerts')
+      .select(['status', 'resolution'])
+      .where('id', '=', early!.id)
+      .executeTakeFirstOrThrow();
+    expect(excused).toEqual({ status: 'resolved', resolution: 'authorised' });
+    const note = await s.db
+      .selectFrom('alert_events')
+      .select('note')
+      .where('alert_id', '=', early!.id)
+      .where('action', '=', 'resolved')
+      .executeTakeFirstOrThrow();
+    expect(note.note).toContain('探望住院的母亲');
     // The gateway reloads zones and leaves on NOTIFY ccm_config.
     await new Promise((r) => setTimeout(r, 1500));
-
-    // The trip: in Guilin during the leave (uploaded now, as a backlog).
-    const away = Array.from({ length: 30 }, (_, i) => ({
-      t: now - (9 * 60 - i * 10) * MIN,
-      lat: guilin.lat,
-      lon: guilin.lon,
-      acc: 10,
-      src: 'gnss' as const,
-    }));
-    await client.waitAcked(client.sendFixes(away));
+    // The rest of the stay raises nothing.
+    await client.waitAcked(client.sendFixes(away.slice(10)));
     // Still in Guilin after the leave ended: fixes 30 s apart from 30 s after the end.
     const late = Array.from({ length: 6 }, (_, i) => ({
       t: endsAt.getTime() + 30_000 + i * 30_000,
@@ -374,14 +427,15 @@ describe('supervision workflows through the real broker and database', () => {
     }));
     await client.waitAcked(client.sendFixes(late));
     await waitFor(
-      async () => (await alertsOf(seeded.subjectId, 'zone_exit')).length > 0,
+      async () => (await alertsOf(seeded.subjectId, 'zone_exit')).length === 2,
       15_000,
       'zone_exit after the leave',
     );
-    const exits = await alertsOf(seeded.subjectId, 'zone_exit');
-    // One alert, after the end: the nine hours away during the leave raised nothing.
+    const exits = (await alertsOf(seeded.subjectId, 'zone_exit')).filter((a) => a.id !== early!.id);
+    // One new alert, after the end: the hours away during the approved leave raised nothing.
     expect(exits).toHaveLength(1);
     expect(exits[0]!.zone_id).toBe(county.json().id);
+    expect(exits[0]!.status).toBe('open');
     expect(exits[0]!.started_at.getTime()).toBeGreaterThanOrEqual(endsAt.getTime());
 
     // The return check links it and tells the office and the bureau.

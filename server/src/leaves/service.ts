@@ -328,13 +328,19 @@ export async function approveLeave(
       })
       .where('id', '=', id)
       .execute();
+    const excused = await excuseCountyExits(trx, user, leave);
     await audit(trx, {
       actor: user,
       action: 'leave.approve',
       resourceType: 'leave_request',
       resourceId: id,
       jurisdictionCode: leave.jurisdiction_code,
-      detail: { subjectId: leave.subject_id, zoneId: zone.id, level: leave.approval_level },
+      detail: {
+        subjectId: leave.subject_id,
+        zoneId: zone.id,
+        level: leave.approval_level,
+        excusedAlerts: excused,
+      },
       ip: ctx.ip,
     });
     await notifyDecision(trx, leave, '已批准 / approved');
@@ -442,6 +448,70 @@ export async function cancelLeave(
     });
   });
   return getLeave(db, user, id);
+}
+
+/**
+ * A leave recorded after the trip began (up to a day late) may find the county exit already
+ * raised. Those alerts are closed as `authorised` with the leave's reason on them, so the
+ * record says why; nothing is deleted. From the next fix the engine applies the suspension.
+ */
+async function excuseCountyExits(
+  trx: Transaction<DB>,
+  user: AuthUser,
+  leave: LeaveRow,
+): Promise<string[]> {
+  const alerts = await trx
+    .selectFrom('alerts as a')
+    .innerJoin('zones as z', 'z.id', 'a.zone_id')
+    .select(['a.id'])
+    .where('a.subject_id', '=', leave.subject_id)
+    .where('a.type', '=', 'zone_exit')
+    .where('z.purpose', '=', 'county')
+    .where('a.status', '!=', 'resolved')
+    .where('a.started_at', '>=', leave.starts_at)
+    .where('a.started_at', '<', leave.ends_at)
+    .execute();
+  const note =
+    `外出已批准（${leave.destination}，${iso(leave.starts_at)} – ${iso(leave.ends_at)}）：${leave.reason} / ` +
+    `covered by an approved leave to ${leave.destination}: ${leave.reason}`;
+  const now = new Date();
+  for (const a of alerts) {
+    await trx
+      .updateTable('alerts')
+      .set({
+        status: 'resolved',
+        resolution: 'authorised',
+        resolved_at: now,
+        resolved_by: user.id,
+        updated_at: now,
+      })
+      .where('id', '=', a.id)
+      .execute();
+    await trx
+      .insertInto('alert_events')
+      .values({
+        alert_id: a.id,
+        action: 'resolved',
+        actor_id: user.id,
+        note,
+        data: JSON.stringify({ resolution: 'authorised', leaveId: leave.id }),
+      })
+      .execute();
+    await trx
+      .insertInto('outbox')
+      .values({
+        topic: 'alert_update',
+        payload: JSON.stringify({
+          alertId: a.id,
+          action: 'update',
+          jurisdictionCode: leave.jurisdiction_code,
+          subjectId: leave.subject_id,
+        }),
+      })
+      .execute();
+  }
+  if (alerts.length > 0) await sql`SELECT pg_notify('ccm_outbox', '1')`.execute(trx);
+  return alerts.map((a) => a.id);
 }
 
 const notPending = (status: string) =>
