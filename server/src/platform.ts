@@ -26,6 +26,7 @@ import { featureRoutes, settingsFrom } from './features';
 import { escalateOverdueAlerts, loadAlertView } from './alerts';
 import { StreamHub } from './stream/hub';
 import { SupervisionWorker } from './supervision/worker';
+import { runMonthlyAssessments } from './assessments';
 import { demoPassword, runDemo } from './demo';
 
 export const VERSION = '0.1.0';
@@ -282,8 +283,22 @@ export async function startPlatform(config: ServerConfig, logger: Logger): Promi
     cleanups.push(() => clearInterval(escalation));
     // Supervision rules that run on time (check-in schedules, missed deadlines, order
     // reminders and expiry, leave returns); a committed check-in triggers a pass at once.
+    // The monthly assessment of the month before, in the first three days of a month (China
+    // time), at most every six hours: recomputing keeps late data in, decided rows untouched.
+    let assessedAtMs = -Infinity;
     const supervision = new SupervisionWorker(database.db, logger, {
       intervalS: config.CCM_SUPERVISION_INTERVAL_S,
+      extraSteps: [
+        {
+          name: 'assessment',
+          run: async (nowMs) => {
+            const dayOfMonth = new Date(nowMs + 8 * 3_600_000).getUTCDate();
+            if (dayOfMonth > 3 || nowMs - assessedAtMs < 6 * 3_600_000) return;
+            assessedAtMs = nowMs;
+            await runMonthlyAssessments(database.db, { nowMs });
+          },
+        },
+      ],
     });
     supervision.start();
     cleanups.push(() => supervision.stop());
