@@ -5,11 +5,10 @@ import type { DB } from '@ccm/db';
 import {
   checkSilence,
   compileZones,
-  createSubjectState,
-  parseSubjectState,
   processBatch,
   zonesForSubject,
   type AlertEvent,
+  type DecisionState,
   type DeviceCommand,
   type DeviceEventInput,
   type FixInput,
@@ -20,6 +19,13 @@ import {
   type ZoneIndex,
   type ZoneInput,
 } from '@ccm/geofence';
+import {
+  afterWrite,
+  engineFix,
+  loadEngineStates,
+  writeEngineStates,
+  type StoredState,
+} from './engine-state';
 import type { RulesStage } from './pipeline';
 import type { BatchPlan } from './plan';
 import { orderAt, type DeviceInfo } from './registry';
@@ -32,6 +38,8 @@ export interface EngineOutcome {
   state: SubjectState;
   alerts: AlertEvent[];
   commands: { deviceId: string; command: DeviceCommand }[];
+  /** What a batch's state was computed from: its row's version and decision state. */
+  basis?: { version: number; decision: DecisionState | null };
   /**
    * Write only if the stored state still has this version (compare-and-set): set by the
    * silence check, which may run in a gateway that does not own the subject's messages.
@@ -59,18 +67,17 @@ export const DEFAULT_RULES_OPTIONS: RulesOptions = {
   assignmentLookbackMs: 7 * 24 * 3_600_000,
 };
 
-const SOURCE_NAME = ['gnss', 'lbs', 'wifi'] as const;
-
 /**
  * Stage 5 of the pipeline: the pure engine (@ccm/geofence) fed with the batch, per subject,
  * with the subject's zones and its previous state. State is cached here, loaded from
- * `engine_state` on first sight, and saved with every batch (store: `persistEngine`).
+ * `engine_state` (and the window from `fixes`) on first sight, and saved with every batch:
+ * its progress always, its decision state when that changed (engine-state.ts).
  */
 export class EngineRules implements RulesStage {
   #index: ZoneIndex = compileZones([]);
   #assignments = new Map<string, ZoneAssignment[]>();
   /** Cached state per subject with the version it had in the database. */
-  #states = new Map<number, { state: SubjectState; version: number }>();
+  #states = new Map<number, StoredState>();
   #loaded: Promise<void> | undefined;
   readonly options: RulesOptions;
 
@@ -198,7 +205,7 @@ export class EngineRules implements RulesStage {
   async #statesFor(
     subjects: { no: number; id: string }[],
     fresh = false,
-  ): Promise<Map<number, { state: SubjectState; version: number }>> {
+  ): Promise<Map<number, StoredState>> {
     const cached = fresh ? [] : subjects.filter((s) => this.#states.has(s.no));
     const load = new Set(subjects.filter((s) => fresh || !this.#states.has(s.no)).map((s) => s.no));
     if (cached.length > 0) {
@@ -216,27 +223,12 @@ export class EngineRules implements RulesStage {
       }
     }
     if (load.size > 0) {
-      const rows = await this.db
-        .selectFrom('engine_state')
-        .select(['subject_no', 'state', 'version'])
-        .where('subject_no', 'in', [...load])
-        .execute();
-      const found = new Map(rows.map((r) => [r.subject_no, r]));
-      for (const s of subjects) {
-        if (!load.has(s.no)) continue;
-        const stored = found.get(s.no);
-        let state: SubjectState;
-        try {
-          state = stored ? parseSubjectState(stored.state) : createSubjectState(s.id);
-        } catch (err) {
-          this.log.warn(
-            { err, subjectNo: s.no },
-            '引擎状态无法读取，重新开始 / engine state unreadable, starting afresh',
-          );
-          state = createSubjectState(s.id);
-        }
-        this.#states.set(s.no, { state, version: stored?.version ?? 0 });
-      }
+      const loaded = await loadEngineStates(
+        this.db,
+        subjects.filter((s) => load.has(s.no)),
+        this.log,
+      );
+      for (const [no, stored] of loaded) this.#states.set(no, stored);
     }
     return new Map(subjects.map((s) => [s.no, this.#states.get(s.no)!]));
   }
@@ -279,15 +271,7 @@ export class EngineRules implements RulesStage {
       const device = byNo.get(f.deviceNo);
       const w = device && slot(device, f.tMs);
       if (!w) continue;
-      w.fixes.push({
-        fixTimeMs: f.tMs,
-        lat: f.latE6 / 1e6,
-        lon: f.lonE6 / 1e6,
-        accuracyM: f.accDm / 10,
-        source: SOURCE_NAME[f.src] ?? 'lbs',
-        ...(f.spdCms === null ? {} : { speedMps: f.spdCms / 100 }),
-        receivedAtMs: f.tMs + f.recvLagMs,
-      });
+      w.fixes.push(engineFix(f));
     }
     for (const e of plan.events) {
       const device = byNo.get(e.deviceNo);
@@ -319,15 +303,17 @@ export class EngineRules implements RulesStage {
     );
     const outcomes = new Map<number, EngineOutcome>();
     for (const w of work.values()) {
+      const before = states.get(w.subjectNo)!;
       const outcome =
         outcomes.get(w.subjectNo) ??
         ({
           subjectNo: w.subjectNo,
           subjectId: w.subjectId,
           jurisdictionCode: w.jurisdictionCode,
-          state: states.get(w.subjectNo)!.state,
+          state: before.state,
           alerts: [],
           commands: [],
+          basis: { version: before.version, decision: before.decision },
         } satisfies EngineOutcome);
       const zones = zonesForSubject(this.#index, this.#assignments.get(w.subjectId) ?? []);
       const result = processBatch(
@@ -413,7 +399,7 @@ export class EngineRules implements RulesStage {
     for (const o of outcomes) {
       // Refused by compare-and-set (or not written): forget it, the next use reloads it.
       if (o.writtenVersion == null) this.#states.delete(o.subjectNo);
-      else this.#states.set(o.subjectNo, { state: o.state, version: o.writtenVersion });
+      else this.#states.set(o.subjectNo, afterWrite(o.state, o.writtenVersion));
     }
   }
 }
@@ -441,35 +427,9 @@ export async function persistEngine(
   if (outcomes.length === 0) return changes;
   await sql`SAVEPOINT engine`.execute(trx);
   try {
-    // Batch outcomes: one upsert for all, bumping each version.
-    const plain = outcomes.filter((o) => o.expectedVersion === undefined);
-    if (plain.length > 0) {
-      const written = await sql<{ subject_no: number; version: number }>`
-        INSERT INTO engine_state AS es (subject_no, state, updated_at, version)
-        SELECT s, st, now(), 1 FROM unnest(${plain.map((o) => o.subjectNo)}::int4[], ${plain.map((o) => JSON.stringify(o.state))}::jsonb[]) AS u(s, st)
-        ON CONFLICT (subject_no) DO UPDATE SET state = excluded.state, updated_at = now(), version = es.version + 1
-        RETURNING subject_no, version`.execute(trx);
-      const versions = new Map(written.rows.map((r) => [r.subject_no, r.version]));
-      for (const o of plain) o.writtenVersion = versions.get(o.subjectNo) ?? null;
-    }
-    // Silence outcomes: each only if its state is still the version it was computed from.
-    for (const o of outcomes.filter((x) => x.expectedVersion !== undefined)) {
-      const state = JSON.stringify(o.state);
-      const written =
-        o.expectedVersion === 0
-          ? // Never stored yet: insert, or update a row still at version 0.
-            await sql<{ version: number }>`
-              INSERT INTO engine_state AS es (subject_no, state, updated_at, version)
-              VALUES (${o.subjectNo}, ${state}::jsonb, now(), 1)
-              ON CONFLICT (subject_no) DO UPDATE SET state = excluded.state, updated_at = now(), version = es.version + 1
-                WHERE es.version = 0
-              RETURNING version`.execute(trx)
-          : await sql<{ version: number }>`
-              UPDATE engine_state SET state = ${state}::jsonb, updated_at = now(), version = version + 1
-              WHERE subject_no = ${o.subjectNo} AND version = ${o.expectedVersion}
-              RETURNING version`.execute(trx);
-      o.writtenVersion = written.rows[0]?.version ?? null;
-    }
+    // States: progress for all, decision states where they changed; silence ones by
+    // compare-and-set (engine-state.ts).
+    await writeEngineStates(trx, outcomes);
     for (const o of outcomes) {
       if (o.writtenVersion == null) continue; // someone else changed this subject: skip
       for (const a of o.alerts) {

@@ -303,9 +303,12 @@ export interface AlertsTable {
 
 export interface EngineStateTable {
   subject_no: number;
+  /** A decision state (`@ccm/geofence` `decisionOf`), or a whole state written before 0010. */
   state: Json;
   updated_at: DefaultTimestamp;
   version: Generated<number>;
+  /** `@ccm/geofence` `progressOf`; null in rows written before 0010. */
+  progress: Json | null;
 }
 
 export interface AlertEventsTable {
@@ -826,7 +829,7 @@ export const TABLE_COLUMNS = {
     'updated_at',
     'engine_key',
   ],
-  engine_state: ['subject_no', 'state', 'updated_at', 'version'],
+  engine_state: ['subject_no', 'state', 'updated_at', 'version', 'progress'],
   alert_events: ['id', 'alert_id', 'at', 'actor_id', 'action', 'note', 'data'],
   outbox: ['id', 'topic', 'payload', 'created_at', 'delivered_at'],
   audit_log: [
