@@ -52,6 +52,8 @@ export function ensureBuilt(log: (line: string) => void = console.log): boolean 
   const result = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
     cwd: DASHBOARD,
     stdio: 'inherit',
+    // A test runner's NODE_ENV=test would make a development build of React.
+    env: { ...process.env, NODE_ENV: 'production' },
   });
   if (result.status !== 0) throw new Error(`vite build failed (exit ${result.status})`);
   writeFileSync(STAMP, `${hash}\n`);

@@ -5,6 +5,7 @@ import {
   ClusterOutlined,
   GlobalOutlined,
   LogoutOutlined,
+  MenuOutlined,
   SearchOutlined,
   SettingOutlined,
   TeamOutlined,
@@ -63,6 +64,7 @@ export function Shell({ children }: { children: ReactNode }) {
         breakpoint="lg"
         collapsedWidth={0}
         collapsible
+        trigger={null}
         collapsed={collapsed}
         onCollapse={setCollapsed}
         width={200}
@@ -101,6 +103,13 @@ export function Shell({ children }: { children: ReactNode }) {
             borderBottom: '1px solid #f0f0f0',
           }}
         >
+          <Button
+            type="text"
+            icon={<MenuOutlined />}
+            onClick={() => setCollapsed(!collapsed)}
+            aria-label="menu"
+            data-testid="menu-toggle"
+          />
           <Typography.Text strong ellipsis style={{ flex: 1 }}>
             {t('app.title')}
           </Typography.Text>

@@ -124,6 +124,7 @@ export const en: Strings<Dictionary> = {
     evidenceSegment: 'Crossed the zone between two fixes: {{depth}} m deep',
     evidenceEvent: 'Device event: {{event}}',
     evidenceNone: 'This alert has no position evidence.',
+    edgeDistance: '{{distance}} m from the zone edge',
     zone: 'Zone',
     assigned: 'Assigned to',
     escalated: 'Escalated to the bureau',
@@ -386,6 +387,8 @@ export const en: Strings<Dictionary> = {
     none: 'No positions inside a monitoring order in this window.',
     refused: 'Query refused: {{message}}',
     history: 'My queries',
+    queriedAt: 'Queried at',
+    fixes: 'Fixes',
   },
   settings: {
     title: 'Map settings',

@@ -20,6 +20,7 @@ void i18n.use(initReactI18next).init({
   fallbackLng: 'zh-CN',
   interpolation: { escapeValue: false },
   returnNull: false,
+  showSupportNotice: false,
 });
 dayjs.locale(initialLanguage() === 'en' ? 'en' : 'zh-cn');
 

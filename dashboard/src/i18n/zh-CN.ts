@@ -109,6 +109,7 @@ export const zhCN = {
     evidenceSegment: '两次定位之间穿越围栏：深入 {{depth}} 米',
     evidenceEvent: '设备事件：{{event}}',
     evidenceNone: '此告警没有位置证据。',
+    edgeDistance: '距围栏边界 {{distance}} 米',
     zone: '围栏',
     assigned: '处理人',
     escalated: '已升级至司法局',
@@ -363,6 +364,8 @@ export const zhCN = {
     none: '该时段内没有电子定位期内的位置。',
     refused: '查询被拒绝：{{message}}',
     history: '我的查询记录',
+    queriedAt: '查询时间',
+    fixes: '定位点数',
   },
   settings: {
     title: '地图设置',

@@ -126,21 +126,61 @@ function baseStyle(config: MapConfig): StyleSpecification {
   return { version: 8, sources, layers };
 }
 
+/**
+ * ISO 3166 numeric codes of China and its neighbours: the offline basemap is for Guangxi and
+ * the border, and tiling every country at 1:10m would keep the map's worker busy for seconds.
+ */
+const REGION = new Set([
+  '156',
+  '704',
+  '418',
+  '104',
+  '764',
+  '116',
+  '356',
+  '064',
+  '524',
+  '050',
+  '496',
+  '408',
+  '410',
+  '392',
+  '608',
+  '158',
+  '458',
+  '360',
+  '096',
+  '643',
+  '398',
+  '417',
+  '762',
+  '004',
+  '586',
+]);
+
 let worldCache: Promise<{
   land: GeoJSON.FeatureCollection;
   borders: GeoJSON.FeatureCollection;
 }> | null = null;
-/** Natural Earth 1:10m countries (world-atlas): land and international borders. */
+/** Natural Earth 1:10m countries (world-atlas): land and international borders of the region. */
 function loadWorld() {
   worldCache ??= fetch(worldUrl)
     .then((r) => r.json() as Promise<Topology>)
     .then((topo) => {
-      const countries = topo.objects.countries as GeometryCollection;
+      const all = topo.objects.countries as GeometryCollection;
+      const countries: GeometryCollection = {
+        ...all,
+        geometries: all.geometries.filter((g) => REGION.has(String(g.id))),
+      };
       const land = feature(topo, countries) as unknown as GeoJSON.FeatureCollection;
       const borders: GeoJSON.FeatureCollection = {
         type: 'FeatureCollection',
         features: [
-          { type: 'Feature', properties: {}, geometry: mesh(topo, countries, (a, b) => a !== b) },
+          {
+            type: 'Feature',
+            properties: {},
+            geometry: mesh(topo, countries, (a, b) => a !== b),
+          },
         ],
       };
       return { land, borders };
@@ -176,6 +216,8 @@ export function MapView({ children, style, className, bounds, testId }: MapViewP
       // Screenshots and printing of the map (reports) need the drawing buffer kept.
       canvasContextAttributes: { preserveDrawingBuffer: true },
     });
+    // The most recent map, for end-to-end tests and support staff in the browser console.
+    (window as unknown as { ccmMap?: maplibregl.Map }).ccmMap = map;
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
     map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
     let cancelled = false;

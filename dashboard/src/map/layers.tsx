@@ -293,9 +293,9 @@ export function FixesLayer({
       filter: ['==', ['get', 'kind'], 'fix'],
       paint: {
         'circle-color': colour,
-        'circle-opacity': 0.08,
+        'circle-opacity': ['case', ['==', ['get', 'last'], 1], 0.12, 0.03],
         'circle-stroke-color': colour,
-        'circle-stroke-opacity': 0.35,
+        'circle-stroke-opacity': ['case', ['==', ['get', 'last'], 1], 0.6, 0.15],
         'circle-stroke-width': 1,
         'circle-radius': metresToPixels(['get', 'accuracyM'], lat) as never,
       },

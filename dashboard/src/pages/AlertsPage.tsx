@@ -426,7 +426,9 @@ function Evidence({ alert: a }: { alert: AlertDetail | Alert }) {
             <List.Item>
               {formatTime(new Date(f.fixTimeMs).toISOString())} · {t(`source.${f.source}`)} · ±
               {Math.round(f.accuracyM)} m
-              {f.distanceM != null ? ` · ${Math.round(f.distanceM)} m` : ''}
+              {f.distanceM != null
+                ? ` · ${t('alerts.edgeDistance', { distance: Math.round(f.distanceM) })}`
+                : ''}
             </List.Item>
           )}
         />

@@ -1,13 +1,20 @@
 import { Badge, Button, Card, Descriptions, Empty, Input, List, Space, Typography } from 'antd';
+import { useQueries } from '@tanstack/react-query';
 import { useCallback, useMemo, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Link } from 'react-router-dom';
-import { useAlerts, useLatestPositions, useSubjects, useZones } from '../api/queries';
-import type { LatestPosition } from '../api/types';
+import { listAll } from '../api/client';
+import { keys, useAlerts, useLatestPositions, useSubjects, useZones } from '../api/queries';
+import type { LatestPosition, SubjectZone, Zone } from '../api/types';
 import { formatTime, QueryState, SeverityTag } from '../components/common';
 import { ago } from '../i18n';
 import { MapView } from '../map/MapView';
-import { STATUS_COLOURS, statusOf, SubjectsLayer, ZonesLayer } from '../map/layers';
+import { FitBounds, STATUS_COLOURS, statusOf, SubjectsLayer, ZonesLayer } from '../map/layers';
+import { boundsOf } from '../map/zones';
+import type { LonLat } from '../map/coords';
+
+/** Up to this many subjects on the map, their assigned zones (county, curfew) are drawn too. */
+const SUBJECT_ZONES_UP_TO = 60;
 
 export function MonitorPage() {
   const { t } = useTranslation();
@@ -34,10 +41,34 @@ export function MonitorPage() {
     .sort((a, b) => b.openAlerts - a.openAlerts || a.subjectName.localeCompare(b.subjectName));
   const current = withNames.find((p) => p.subjectId === selected) ?? null;
 
+  // An office sees zones of its own node; the county zones its subjects must stay in belong
+  // to the county, so they come with each subject's zone assignments.
+  const subjectZones = useQueries({
+    queries: positions.slice(0, SUBJECT_ZONES_UP_TO).map((p) => ({
+      queryKey: keys.subjectZones(p.subjectId),
+      queryFn: () => listAll<SubjectZone>(`/subjects/${p.subjectId}/zones`),
+      staleTime: 5 * 60_000,
+    })),
+  });
+  const subjectZoneData = subjectZones.map((q) => q.data);
+  const allZones = useMemo(() => {
+    const byId = new Map<string, Zone>((zones.data ?? []).map((z) => [z.id, z]));
+    for (const list of subjectZoneData) for (const sz of list ?? []) byId.set(sz.zone.id, sz.zone);
+    return [...byId.values()];
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the list of results, element-wise
+  }, [zones.data, ...subjectZoneData]);
+  // First view: every subject in scope (then the officer moves the map as they like).
+  const [firstBounds, setFirstBounds] = useState<[LonLat, LonLat] | null>(null);
+  if (!firstBounds && positions.length > 0) {
+    const b = boundsOf(positions.map((p) => [p.lon, p.lat] as LonLat));
+    if (b) setFirstBounds(b);
+  }
+
   return (
     <div className="ccm-map-page">
       <MapView testId="monitor-map">
-        <ZonesLayer zones={zones.data ?? []} />
+        <ZonesLayer zones={allZones} />
+        <FitBounds bounds={firstBounds} maxZoom={13} />
         <SubjectsLayer positions={positions} selected={selected} onSelect={onSelect} />
       </MapView>
       <div className="ccm-side">

@@ -142,8 +142,8 @@ export function PolicePage() {
               columns={[
                 { title: t('police.subject'), dataIndex: 'subjectName' },
                 { title: t('police.caseNumber'), dataIndex: 'caseNumber' },
-                { title: t('alerts.raisedAt'), dataIndex: 'createdAt', render: formatTime },
-                { title: '#', dataIndex: 'fixesReturned' },
+                { title: t('police.queriedAt'), dataIndex: 'createdAt', render: formatTime },
+                { title: t('police.fixes'), dataIndex: 'fixesReturned' },
               ]}
             />
           </Card>

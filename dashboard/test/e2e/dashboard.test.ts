@@ -1,0 +1,396 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  runScenario,
+  seedDemo,
+  startFleet,
+  type DemoLogin,
+  type DemoWristband,
+  type Fleet,
+  type ScenarioRun,
+  type SeedDemoResult,
+} from '@ccm/simulators';
+import { createPostgresDatabase } from '@ccm/test-support';
+import { loadServerConfig } from '../../../server/src/config';
+import { startPlatform, type Platform } from '../../../server/src/platform';
+import { ensureBuilt } from '../../scripts/ensure-built';
+import {
+  launchChromium,
+  mapColours,
+  mapPixel,
+  renderedFeatures,
+  screenshot,
+  waitForMap,
+} from './browser';
+
+const PASSWORD = 'demo-password-for-e2e';
+
+/**
+ * The dashboard end to end: the built dashboard served by the real server (PostgreSQL, the
+ * in-process broker and gateway), the synthetic Nanning seeded, a simulated wristband moving,
+ * and a scenario that takes another wristband into an exclusion zone — driven in Debian's
+ * headless Chromium as an officer and as a police partner would use it.
+ */
+describe('dashboard in a real browser against the real server', () => {
+  let created: Awaited<ReturnType<typeof createPostgresDatabase>>;
+  let platform: Platform;
+  let seed: SeedDemoResult;
+  let fleet: Fleet;
+  let dataDir: string;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let base: string;
+  let officer: DemoLogin;
+  let mover: DemoWristband;
+  let crosser: DemoWristband;
+  const runs: ScenarioRun[] = [];
+  const pageErrors: string[] = [];
+  /** API answers ≥ 400 the officer's page got (shown when a step fails). */
+  const apiErrors: string[] = [];
+
+  beforeAll(async () => {
+    ensureBuilt();
+    created = await createPostgresDatabase();
+    platform = await startPlatform(
+      loadServerConfig({
+        DATABASE_URL: created.url,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        MQTT_LISTEN_PORT: '0',
+      }),
+      pino({ level: 'silent' }),
+    );
+    base = platform.httpUrl;
+    dataDir = mkdtempSync(join(tmpdir(), 'ccm-e2e-'));
+    seed = await seedDemo(platform.database.db, { dataDir, demoPassword: PASSWORD, subjects: 40 });
+
+    // An office with an officer account and two wristbands: one moves on its routine (the
+    // fleet), the other (no curfew zone, so any hour will do) plays the zone crossing.
+    const byOffice = new Map<string, DemoWristband[]>();
+    for (const w of seed.wristbands)
+      byOffice.set(w.officeCode, [...(byOffice.get(w.officeCode) ?? []), w]);
+    for (const [office, bands] of byOffice) {
+      const login = seed.logins.find((l) => l.role === 'officer' && l.jurisdiction === office);
+      const noCurfew = bands.find((b) => b.curfewZoneId === null);
+      const other = bands.find((b) => b !== noCurfew);
+      if (login && noCurfew && other) {
+        officer = login;
+        crosser = noCurfew;
+        mover = other;
+        break;
+      }
+    }
+    expect(officer, 'an office with an officer and two wristbands').toBeDefined();
+    fleet = await startFleet({
+      mqttUrl: platform.mqttUrl,
+      devices: [mover],
+      intervalS: 2,
+      coverageGaps: false,
+    });
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    page = await context.newPage();
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('response', (res) => {
+      if (res.url().includes('/api/') && res.status() >= 400 && res.status() !== 401) {
+        void res.text().then((body) => apiErrors.push(`${res.status()} ${res.url()} ${body}`));
+      }
+    });
+  }, 240_000);
+
+  afterAll(async () => {
+    for (const run of runs) await run.stop();
+    await browser?.close();
+    await fleet?.stop();
+    await platform?.close();
+    await created?.drop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  async function signIn(p: Page, username: string) {
+    await p.goto(`${base}/`);
+    await p.getByTestId('username').fill(username);
+    await p.getByTestId('password').fill(PASSWORD);
+    await p.getByTestId('login-submit').click();
+  }
+
+  /** Picks the option of an antd Select whose label contains `text`. */
+  async function choose(p: Page, testId: string, text: string) {
+    await p.getByTestId(testId).click();
+    await p.keyboard.type(text);
+    await p.locator('.ant-select-item-option', { hasText: text }).first().click();
+  }
+
+  const api = async (path: string, token: string) =>
+    (
+      await fetch(`${base}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } })
+    ).json();
+  const token = () => page.evaluate(() => sessionStorage.getItem('ccm.token') ?? '');
+
+  it('serves the dashboard at / with a fallback for deep links; unknown /api paths stay JSON 404', async () => {
+    const home = await fetch(`${base}/`);
+    expect(home.status).toBe(200);
+    expect(home.headers.get('content-type')).toContain('text/html');
+    const deep = await fetch(`${base}/alerts/some-id`);
+    expect(await deep.text()).toContain('<div id="root">');
+    const api404 = await fetch(`${base}/api/nothing-here`);
+    expect(api404.status).toBe(404);
+    expect(await api404.json()).toMatchObject({ error: { code: 'ROUTE_NOT_FOUND' } });
+    expect((await fetch(`${base}/assets/missing-file.js`)).status).toBe(404);
+    expect((await fetch(`${base}/api/v1/health`)).status).toBe(200);
+  });
+
+  it('an officer signs in and sees a simulated subject move on the live map', async () => {
+    await signIn(page, officer.username);
+    await expect.poll(() => page.url()).toBe(`${base}/`);
+    await page
+      .locator('[data-testid="live-status"][data-status="live"]')
+      .waitFor({ timeout: 30_000 });
+    const row = page.locator(`[data-testid="subject-row"][data-subject-id="${mover.subjectId}"]`);
+    await row.waitFor({ timeout: 30_000 });
+    await row.click();
+    const position = page.getByTestId('card-position');
+    const first = await position.textContent();
+    // The band reports every 2 s; the stream pushes each new fix without a reload.
+    await expect
+      .poll(() => position.textContent(), { timeout: 30_000, interval: 500 })
+      .not.toBe(first);
+    await waitForMap(page);
+    expect(await renderedFeatures(page, ['subjects-points', 'subjects-clusters'])).toBeGreaterThan(
+      0,
+    );
+    expect(await renderedFeatures(page, ['zones-line'])).toBeGreaterThan(0);
+    expect(await mapColours(page)).toBeGreaterThan(4);
+    await screenshot(page, '01-monitor');
+  }, 120_000);
+
+  it('an alert arrives live after a device crosses into an exclusion zone; the officer acknowledges and resolves it', async () => {
+    await page.getByTestId('nav-alerts').click();
+    await page.getByTestId('alert-list').or(page.locator('.ant-empty')).first().waitFor();
+    const run = await runScenario('enter_exclusion', {
+      mqttUrl: platform.mqttUrl,
+      manifest: seed.manifest,
+      target: crosser.deviceId,
+      intervalS: 20,
+      keepAliveMs: 2000,
+      timing: { dwellMs: 0 },
+    });
+    runs.push(run);
+    expect(run.expected.map((e) => e.type)).toEqual(['zone_enter']);
+    // Pushed over the WebSocket: the list and a notification update with no reload.
+    const row = page.locator('[data-testid="alert-row"][data-alert-type="zone_enter"]').first();
+    await row.waitFor({ timeout: 60_000 });
+    await page.locator('.live-alert-notice').first().waitFor();
+    await screenshot(page, '02-alert-arrived');
+    await row.click();
+    const detail = page.getByTestId('alert-detail');
+    await detail.waitFor();
+    const alertId = await detail.getAttribute('data-alert-id');
+    await page.getByTestId('evidence-map').waitFor();
+    await waitForMap(page);
+    await screenshot(page, '03-alert-evidence');
+    expect(await renderedFeatures(page, ['evidence-fix'])).toBeGreaterThan(0);
+    expect(await mapColours(page)).toBeGreaterThan(4);
+
+    await page.getByTestId('ack').click();
+    await expect.poll(() => page.getByTestId('alert-status').textContent()).toBe('已确认');
+    await page.getByTestId('note-input').fill('已电话联系对象，正在核实');
+    await page.getByTestId('note-add').click();
+    await page.getByTestId('alert-history').getByText('已电话联系对象，正在核实').waitFor();
+    await page.getByTestId('resolve-note').fill('对象承认进入禁止区域，已训诫');
+    await page.getByTestId('resolve').click();
+    await expect
+      .poll(() => page.getByTestId('alert-status').textContent())
+      .toBe('已处置')
+      .catch((err: Error) => {
+        throw new Error(`${err.message}; API errors: ${apiErrors.join(' | ')}`);
+      });
+    const stored = await api(`/alerts/${alertId}`, await token());
+    expect(stored).toMatchObject({
+      status: 'resolved',
+      resolution: 'confirmed_violation',
+      type: 'zone_enter',
+    });
+    expect(stored.history.map((h: { action: string }) => h.action)).toEqual(
+      expect.arrayContaining(['raised', 'acknowledged', 'note', 'resolved']),
+    );
+    await screenshot(page, '04-alert-resolved');
+  }, 240_000);
+
+  it('draws a zone on the map, dry-runs it and saves it', async () => {
+    await page.getByTestId('nav-zones').click();
+    await page.getByTestId('zone-new').click();
+    await page.getByTestId('zone-form').waitFor();
+    await waitForMap(page);
+    // A square of about 600 m next to the moving subject's home.
+    const [lon, lat] = mover.places.home;
+    await page.evaluate(
+      ([x, y]) => {
+        const map = (window as unknown as { ccmMap: { jumpTo(o: object): void } }).ccmMap;
+        map.jumpTo({ center: [x, y], zoom: 14 });
+      },
+      [lon, lat] as [number, number],
+    );
+    await waitForMap(page);
+    const d = 0.003;
+    const corners: [number, number][] = [
+      [lon - d, lat - d],
+      [lon + d, lat - d],
+      [lon + d, lat + d],
+      [lon - d, lat + d],
+    ];
+    for (const [x, y] of corners) {
+      const [px, py] = await mapPixel(page, x, y);
+      await page.mouse.move(px, py);
+      await page.mouse.click(px, py);
+      await page.waitForTimeout(150);
+    }
+    const [fx, fy] = await mapPixel(page, corners[0]![0], corners[0]![1]);
+    await page.mouse.move(fx, fy);
+    await page.mouse.click(fx, fy);
+    expect(await page.getByTestId('shape-problem').count()).toBe(0);
+    await page.getByTestId('zone-name').fill('禁止区域：端到端测试网吧');
+    await choose(page, 'dry-run-subject', mover.subjectName);
+    await page.getByTestId('dry-run').click();
+    await page.getByTestId('dry-run-result').waitFor({ timeout: 30_000 });
+    await screenshot(page, '05-zone-editor');
+    await page.getByTestId('zone-save').click();
+    await page.getByTestId('zone-list').getByText('禁止区域：端到端测试网吧').waitFor();
+    const zones = await api('/zones?limit=500', await token());
+    const saved = zones.items.find((z: { name: string }) => z.name === '禁止区域：端到端测试网吧');
+    expect(saved).toMatchObject({
+      kind: 'exclusion',
+      purpose: 'prohibited',
+      geometry: { type: 'Polygon' },
+    });
+    // Drawn on the WGS-84 offline basemap: the corners come back where they were put.
+    const ring = saved.geometry.coordinates[0] as [number, number][];
+    expect(ring.length).toBe(5);
+    for (const [x, y] of corners) {
+      expect(ring.some(([rx, ry]) => Math.abs(rx - x) < 2e-4 && Math.abs(ry - y) < 2e-4)).toBe(
+        true,
+      );
+    }
+  }, 120_000);
+
+  it('plays back the moving subject’s track', async () => {
+    await page.goto(`${base}/subjects/${mover.subjectId}`);
+    await page.getByTestId('subject-profile').waitFor();
+    await page.getByTestId('track-load').click();
+    const count = page.getByTestId('track-count');
+    await count.waitFor({ timeout: 30_000 });
+    const total = Number((await count.textContent())!.split('/')[1]!.match(/\d+/)![0]);
+    expect(total).toBeGreaterThan(3);
+    await choose(page, 'track-speed', '10×');
+    await page.getByTestId('track-play').click();
+    const seen = new Set<number>();
+    await expect
+      .poll(
+        async () => {
+          seen.add(Number((await count.textContent())!.match(/\d+/)![0]));
+          return seen.size;
+        },
+        { timeout: 30_000, interval: 100 },
+      )
+      .toBeGreaterThan(2);
+    // Played from the start: fewer fixes than the whole track were drawn on the way.
+    expect(Math.min(...seen)).toBeLessThan(total);
+    await waitForMap(page);
+    expect(await renderedFeatures(page, ['track-fix'])).toBeGreaterThan(0);
+    await screenshot(page, '06-track-playback');
+  }, 120_000);
+
+  it('shows devices and statistics, and sends a locate command', async () => {
+    await page.getByTestId('nav-devices').click();
+    await page.getByTestId('device-table').waitFor();
+    await page.getByTestId('cmd-locate').first().click();
+    await page.getByTestId('command-row').first().waitFor({ timeout: 15_000 });
+    await screenshot(page, '07-devices');
+    await page.keyboard.press('Escape');
+    await page.getByTestId('nav-statistics').click();
+    await page.getByTestId('chart-by-type').locator('canvas').waitFor({ timeout: 30_000 });
+    await screenshot(page, '08-statistics');
+  }, 60_000);
+
+  it('switches to English', async () => {
+    await page.getByTestId('nav-monitor').click();
+    await page.getByTestId('language').getByText('EN').click();
+    await expect.poll(() => page.getByTestId('nav-monitor').textContent()).toBe('Live monitoring');
+    expect(await page.getByTestId('nav-alerts').textContent()).toContain('Alerts');
+    expect(await page.evaluate(() => document.documentElement.lang)).toBe('en');
+    await waitForMap(page);
+    await screenshot(page, '09-monitor-english');
+    // The choice is kept for the next visit.
+    await page.reload();
+    await expect.poll(() => page.getByTestId('nav-monitor').textContent()).toBe('Live monitoring');
+    await page.getByTestId('language').getByText('中文').click();
+  }, 60_000);
+
+  it('works on an officer’s phone and on a wall screen', async () => {
+    const token0 = await token();
+    for (const [name, viewport] of [
+      ['10-phone', { width: 390, height: 844 }],
+      ['11-wall', { width: 2560, height: 1440 }],
+    ] as const) {
+      const ctx = await browser.newContext({
+        viewport,
+        locale: 'zh-CN',
+        isMobile: name === '10-phone',
+      });
+      const p = await ctx.newPage();
+      await p.goto(`${base}/login`);
+      await p.evaluate((t) => sessionStorage.setItem('ccm.token', t), token0);
+      await p.goto(`${base}/`);
+      await p.getByTestId('subject-list').waitFor({ timeout: 30_000 });
+      await waitForMap(p);
+      await screenshot(p, name);
+      expect(await mapColours(p)).toBeGreaterThan(4);
+      await ctx.close();
+    }
+  }, 120_000);
+
+  it('a police partner sees only the position query, and its result on the map', async () => {
+    const ctx = await browser.newContext({
+      viewport: { width: 1440, height: 900 },
+      locale: 'zh-CN',
+    });
+    const p = await ctx.newPage();
+    await signIn(p, 'police.nanning');
+    await expect.poll(() => p.url()).toBe(`${base}/police`);
+    await p.getByTestId('police-page').waitFor();
+    // One screen in the menu, and no other screen opens.
+    const nav = await p
+      .locator('[data-testid^="nav-"]')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-testid')));
+    expect(nav).toEqual(['nav-police']);
+    expect(await p.getByTestId('live-status').count()).toBe(0);
+    for (const path of ['/alerts', '/subjects', '/zones', '/devices', '/statistics']) {
+      await p.goto(`${base}${path}`);
+      await p.getByText('403').first().waitFor();
+    }
+    await p.goto(`${base}/`);
+    await expect.poll(() => p.url()).toBe(`${base}/police`);
+
+    await choose(p, 'police-subject', mover.subjectName);
+    await p.getByTestId('police-basis').fill('《刑事诉讼法》第一百一十五条');
+    await p.getByTestId('police-case').fill('南公刑（2026）0815号');
+    await p.getByTestId('police-submit').click();
+    const result = p.getByTestId('police-result');
+    await result.waitFor({ timeout: 30_000 });
+    expect(await result.textContent()).toMatch(/\d+ 个定位点/);
+    await waitForMap(p);
+    await screenshot(p, '12-police');
+    expect(await renderedFeatures(p, ['police-fix'])).toBeGreaterThan(0);
+    expect(await mapColours(p)).toBeGreaterThan(4);
+    await ctx.close();
+  }, 120_000);
+
+  it('raised no error in the page', () => {
+    expect(pageErrors).toEqual([]);
+  });
+});
