@@ -1,22 +1,42 @@
 import { App as AntApp, ConfigProvider, Result, Spin } from 'antd';
 import enUS from 'antd/locale/en_US';
 import zhCN from 'antd/locale/zh_CN';
-import { useEffect, useState } from 'react';
+import { lazy, Suspense, useEffect, useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { Navigate, Route, Routes, useLocation } from 'react-router-dom';
 import { useAuth } from './api/auth';
 import type { Role } from './api/types';
 import { Shell } from './components/Shell';
 import { LiveProvider } from './live/LiveProvider';
-import { AlertsPage } from './pages/AlertsPage';
-import { DevicesPage } from './pages/DevicesPage';
 import { LoginPage } from './pages/LoginPage';
-import { MonitorPage } from './pages/MonitorPage';
-import { PolicePage } from './pages/PolicePage';
-import { SettingsPage } from './pages/SettingsPage';
-import { StatisticsPage } from './pages/StatisticsPage';
-import { SubjectPage, SubjectsPage } from './pages/SubjectsPage';
-import { ZonesPage } from './pages/ZonesPage';
+
+// Each screen is its own chunk: a police partner's browser loads the query page and the map,
+// and ECharts comes only with the statistics.
+const AlertsPage = lazy(() =>
+  import('./pages/AlertsPage').then((m) => ({ default: m.AlertsPage })),
+);
+const DevicesPage = lazy(() =>
+  import('./pages/DevicesPage').then((m) => ({ default: m.DevicesPage })),
+);
+const MonitorPage = lazy(() =>
+  import('./pages/MonitorPage').then((m) => ({ default: m.MonitorPage })),
+);
+const PolicePage = lazy(() =>
+  import('./pages/PolicePage').then((m) => ({ default: m.PolicePage })),
+);
+const SettingsPage = lazy(() =>
+  import('./pages/SettingsPage').then((m) => ({ default: m.SettingsPage })),
+);
+const StatisticsPage = lazy(() =>
+  import('./pages/StatisticsPage').then((m) => ({ default: m.StatisticsPage })),
+);
+const SubjectsPage = lazy(() =>
+  import('./pages/SubjectsPage').then((m) => ({ default: m.SubjectsPage })),
+);
+const SubjectPage = lazy(() =>
+  import('./pages/SubjectsPage').then((m) => ({ default: m.SubjectPage })),
+);
+const ZonesPage = lazy(() => import('./pages/ZonesPage').then((m) => ({ default: m.ZonesPage })));
 
 /** Which roles see which screen; police see the partner query and nothing else. */
 export const SCREENS: { path: string; key: string; roles: readonly Role[] }[] = [
@@ -77,28 +97,30 @@ export function App() {
     body = (
       <LiveProvider user={user}>
         <Shell>
-          <Routes>
-            <Route path="/login" element={<Navigate to={homeFor(user.role)} replace />} />
-            <Route
-              path="/"
-              element={
-                allowed('/') ? <MonitorPage /> : <Navigate to={homeFor(user.role)} replace />
-              }
-            />
-            <Route path="/alerts" element={guard('/alerts', <AlertsPage />)} />
-            <Route path="/alerts/:id" element={guard('/alerts', <AlertsPage />)} />
-            <Route path="/subjects" element={guard('/subjects', <SubjectsPage />)} />
-            <Route path="/subjects/:id" element={guard('/subjects', <SubjectPage />)} />
-            <Route path="/zones" element={guard('/zones', <ZonesPage />)} />
-            <Route path="/devices" element={guard('/devices', <DevicesPage />)} />
-            <Route path="/statistics" element={guard('/statistics', <StatisticsPage />)} />
-            <Route path="/police" element={guard('/police', <PolicePage />)} />
-            <Route path="/settings" element={guard('/settings', <SettingsPage />)} />
-            <Route
-              path="*"
-              element={<Result status="404" title="404" subTitle={t('app.notFound')} />}
-            />
-          </Routes>
+          <Suspense fallback={<Spin style={{ display: 'block', margin: 48 }} />}>
+            <Routes>
+              <Route path="/login" element={<Navigate to={homeFor(user.role)} replace />} />
+              <Route
+                path="/"
+                element={
+                  allowed('/') ? <MonitorPage /> : <Navigate to={homeFor(user.role)} replace />
+                }
+              />
+              <Route path="/alerts" element={guard('/alerts', <AlertsPage />)} />
+              <Route path="/alerts/:id" element={guard('/alerts', <AlertsPage />)} />
+              <Route path="/subjects" element={guard('/subjects', <SubjectsPage />)} />
+              <Route path="/subjects/:id" element={guard('/subjects', <SubjectPage />)} />
+              <Route path="/zones" element={guard('/zones', <ZonesPage />)} />
+              <Route path="/devices" element={guard('/devices', <DevicesPage />)} />
+              <Route path="/statistics" element={guard('/statistics', <StatisticsPage />)} />
+              <Route path="/police" element={guard('/police', <PolicePage />)} />
+              <Route path="/settings" element={guard('/settings', <SettingsPage />)} />
+              <Route
+                path="*"
+                element={<Result status="404" title="404" subTitle={t('app.notFound')} />}
+              />
+            </Routes>
+          </Suspense>
         </Shell>
       </LiveProvider>
     );

@@ -96,10 +96,14 @@ export function Shell({ children }: { children: ReactNode }) {
         <Layout.Header
           style={{
             background: '#fff',
-            padding: '0 16px',
+            padding: '6px 12px',
+            height: 'auto',
+            minHeight: 64,
+            lineHeight: 'normal',
             display: 'flex',
+            flexWrap: 'wrap',
             alignItems: 'center',
-            gap: 12,
+            gap: 8,
             borderBottom: '1px solid #f0f0f0',
           }}
         >
@@ -110,7 +114,7 @@ export function Shell({ children }: { children: ReactNode }) {
             aria-label="menu"
             data-testid="menu-toggle"
           />
-          <Typography.Text strong ellipsis style={{ flex: 1 }}>
+          <Typography.Text strong ellipsis style={{ flex: 1, minWidth: 120 }}>
             {t('app.title')}
           </Typography.Text>
           <Space wrap size="small">
@@ -129,7 +133,7 @@ export function Shell({ children }: { children: ReactNode }) {
               ]}
               data-testid="language"
             />
-            <Typography.Text type="secondary" data-testid="whoami">
+            <Typography.Text type="secondary" data-testid="whoami" className="ccm-hide-phone">
               {user.displayName} · {t(`role.${user.role}`)}
             </Typography.Text>
             <Button size="small" icon={<LogoutOutlined />} onClick={() => void logout()}>
