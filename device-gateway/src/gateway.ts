@@ -50,11 +50,17 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
 };
 
 /**
- * Takes up to `max` messages off the queue, at most `perDevice` of any one device. A device's
- * skipped messages stay queued in order (once it reaches its cap, all its later messages are
- * skipped too), so per-device order holds while a flood cannot starve the other devices.
+ * Takes up to `max` messages off the queue, at most `perDevice` of any one device, none of a
+ * device in `busy` (its previous batch is still committing). A device's skipped messages stay
+ * queued in order (once it reaches its cap, all its later messages are skipped too), so
+ * per-device order holds while a flood cannot starve the other devices.
  */
-export function takeBatch(queue: Decoded[], max: number, perDevice: number): Decoded[] {
+export function takeBatch(
+  queue: Decoded[],
+  max: number,
+  perDevice: number,
+  busy?: ReadonlySet<string>,
+): Decoded[] {
   const batch: Decoded[] = [];
   const counts = new Map<string | null, number>();
   const rest: Decoded[] = [];
@@ -62,7 +68,7 @@ export function takeBatch(queue: Decoded[], max: number, perDevice: number): Dec
   for (; i < queue.length && batch.length < max; i++) {
     const m = queue[i]!;
     const n = counts.get(m.deviceId) ?? 0;
-    if (m.deviceId !== null && n >= perDevice) {
+    if (m.deviceId !== null && (n >= perDevice || busy?.has(m.deviceId))) {
       rest.push(m);
       continue;
     }
@@ -98,6 +104,11 @@ export interface Gateway {
   /** Age of the oldest received, not yet committed message, ms (0 when idle). */
   lagMs(): number;
   connected(): boolean;
+  /**
+   * Reloads devices, orders, zones, assignments and leaves now: what a `NOTIFY ccm_config`
+   * does a moment later (for a caller that needs the change in force before it goes on).
+   */
+  reloadConfig(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -164,7 +175,8 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   // from the socket only after the previous callback, so this is the backpressure lever.
   const held: (() => void)[] = [];
   let wake: (() => void) | undefined;
-  let inflightOldestMs: number | null = null;
+  // Oldest message of the batch whose plan is being built (the one committing: `inflight`).
+  let pendingOldestMs: number | null = null;
   let running = true;
 
   const client: MqttClient = mqtt.connect(deps.mqttUrl, {
@@ -174,8 +186,11 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     // Keep trying after a refused CONNECT (e.g. the broker's auth hook not up yet).
     reconnectOnConnackError: true,
     connectTimeout: 10_000,
+    // mqtt.js formats a debug line for every packet; without DEBUG=mqttjs* that is pure cost.
+    ...(/mqttjs/.test(process.env.DEBUG ?? '') ? {} : { log: () => {} }),
     ...deps.mqttOptions,
   });
+  coalesceWrites(client);
   // Per-device message counts in the current second, for flood detection.
   let floodWindowStart = 0;
   const floodCounts = new Map<string, number>();
@@ -230,11 +245,17 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     while (held.length > 0 && queue.length < options.maxQueuedMessages) held.shift()!();
   };
 
-  async function commit(batch: Decoded[]): Promise<void> {
+  /**
+   * Stores a batch (retrying, splitting out what the database refuses), then acks it.
+   * `prepared` is its plan if one was built already (while the previous batch committed).
+   * Returns the subjects whose engine state the batch wrote.
+   */
+  async function commit(batch: Decoded[], prepared?: BatchPlan): Promise<Set<number>> {
     for (let attempt = 0; running || attempt === 0; attempt++) {
       const started = performance.now();
       try {
-        const plan = await buildPlan(pipelineDeps, batch, Date.now());
+        const plan =
+          attempt === 0 && prepared ? prepared : await buildPlan(pipelineDeps, batch, Date.now());
         // Flood events ride along and leave the list only once committed.
         const floodCount = floods.length;
         plan.security.push(...floods.slice(0, floodCount));
@@ -247,16 +268,16 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
           engine?.committed(plan.engine);
         }
         afterCommit(plan, stored);
-        return;
+        return new Set(plan.engine.map((o) => o.subjectNo));
       } catch (err) {
         metrics.commitFailures.inc();
         if (!isTransient(err) && batch.length > 1) {
           // A data error: find the message that causes it by halves; the rest commits.
           const half = Math.ceil(batch.length / 2);
           log.warn({ err, size: batch.length }, '批次写入失败，拆分重试 / batch failed, splitting');
-          await commit(batch.slice(0, half));
-          await commit(batch.slice(half));
-          return;
+          const first = await commit(batch.slice(0, half));
+          const second = await commit(batch.slice(half));
+          return new Set([...first, ...second]);
         }
         if (!isTransient(err)) {
           // One message the database refuses: keep it as rejected, ack it, move on.
@@ -286,6 +307,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         await sleep(backoff);
       }
     }
+    return new Set();
   }
 
   function afterCommit(plan: BatchPlan, stored: StoreResult) {
@@ -326,6 +348,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   let lastSilenceMs = Date.now();
   async function silenceTick() {
     if (!engine || Date.now() - lastSilenceMs < options.silenceIntervalMs) return;
+    await inflight?.done;
     lastSilenceMs = Date.now();
     try {
       const outcomes = await engine.silence(Date.now());
@@ -342,6 +365,16 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   }
   const silenceTimer = setInterval(() => wake?.(), options.silenceIntervalMs);
 
+  /**
+   * Two batches overlap: while one commits, the next is taken and its plan built (identify,
+   * filter, rules), so the gateway and the database work at the same time instead of taking
+   * turns. Order still holds: the next batch leaves out every device of the one committing,
+   * commits start only after the previous one finished (its acks out, its engine states
+   * cached), and a plan that touched a subject the previous batch wrote (two devices of one
+   * subject) is built again before it commits.
+   */
+  let inflight:
+    { devices: Set<string>; oldestMs: number | null; done: Promise<Set<number>> } | undefined;
   const loop = (async () => {
     while (running) {
       await silenceTick();
@@ -351,19 +384,50 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         continue;
       }
       if (queue.length < options.maxBatchMessages) await sleep(options.maxBatchDelayMs);
-      const batch = takeBatch(queue, options.maxBatchMessages, options.maxPerDevicePerBatch);
-      metrics.batchSize.observe(batch.length);
-      inflightOldestMs = batch[0]?.receivedAtMs ?? null;
-      try {
-        await commit(batch);
-      } catch (err) {
-        // Only a bug gets here (commit contains its own failures); never crash the process.
-        log.error({ err }, '批次处理异常 / unexpected batch failure');
+      const previous = inflight;
+      const batch = takeBatch(
+        queue,
+        options.maxBatchMessages,
+        options.maxPerDevicePerBatch,
+        previous?.devices,
+      );
+      if (batch.length === 0) {
+        // Everything queued waits for the batch in flight.
+        await previous?.done;
+        if (inflight === previous) inflight = undefined;
+        continue;
       }
-      inflightOldestMs = null;
-      metrics.queueDepth.set(queue.length);
-      releaseHeld();
+      metrics.batchSize.observe(batch.length);
+      pendingOldestMs = batch[0]?.receivedAtMs ?? null;
+      let plan: BatchPlan | undefined;
+      try {
+        plan = await buildPlan(pipelineDeps, batch, Date.now());
+      } catch {
+        plan = undefined; // commit() builds it again and handles the failure
+      }
+      const written = await previous?.done;
+      if (plan && written && plan.engine.some((o) => written.has(o.subjectNo))) plan = undefined;
+      const devices = new Set<string>();
+      for (const m of batch) if (m.deviceId !== null) devices.add(m.deviceId);
+      const current = {
+        devices,
+        oldestMs: pendingOldestMs,
+        done: commit(batch, plan)
+          .catch((err: unknown) => {
+            // Only a bug gets here (commit contains its own failures); never crash the process.
+            log.error({ err }, '批次处理异常 / unexpected batch failure');
+            return new Set<number>();
+          })
+          .finally(() => {
+            if (inflight === current) inflight = undefined;
+            metrics.queueDepth.set(queue.length);
+            releaseHeld();
+          }),
+      };
+      pendingOldestMs = null;
+      inflight = current;
     }
+    await inflight?.done;
   })();
 
   return {
@@ -373,10 +437,14 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     ready,
     queueDepth: () => queue.length,
     lagMs: () => {
-      const oldest = inflightOldestMs ?? queue[0]?.receivedAtMs;
+      const oldest = inflight?.oldestMs ?? pendingOldestMs ?? queue[0]?.receivedAtMs;
       return oldest === undefined ? 0 : Math.max(0, Date.now() - oldest);
     },
     connected: () => client.connected,
+    async reloadConfig() {
+      registry.invalidate();
+      await engine?.reloadZones();
+    },
     async close() {
       // Stop reading, finish the batch in hand (its acks go out), then disconnect. Messages
       // still queued were never acked: their devices re-send them.
@@ -389,4 +457,30 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       await client.endAsync();
     },
   };
+}
+
+/**
+ * mqtt.js writes every packet on a tick of its own, so each PUBACK of a burst of incoming
+ * messages is one syscall. Corking the socket for the rest of the event-loop turn in which
+ * a chunk arrived sends them together (and the acks of a batch, published in one loop, too).
+ */
+function coalesceWrites(client: MqttClient): void {
+  const seen = new WeakSet<object>();
+  const attach = () => {
+    const stream = client.stream as
+      (NodeJS.ReadableStream & { cork?: () => void; uncork?: () => void }) | undefined;
+    if (!stream || seen.has(stream) || typeof stream.cork !== 'function') return;
+    seen.add(stream);
+    let corked = false;
+    stream.on('data', () => {
+      if (corked) return;
+      corked = true;
+      stream.cork!();
+      setImmediate(() => {
+        corked = false;
+        stream.uncork!();
+      });
+    });
+  };
+  client.on('connect', attach);
 }
