@@ -193,4 +193,18 @@ describe('takeBatch', () => {
     ]);
     expect(queue.map((m) => `${m.deviceId}:${'seq' in m ? m.seq : ''}`)).toEqual(['aaa:3']);
   });
+
+  it('leaves every message of a device whose previous batch is still committing, in order', () => {
+    const queue = [msg('aaa', 1), msg('bbb', 1), msg('aaa', 2), msg('ccc', 1), msg('bbb', 2)];
+    const next = takeBatch(queue, 10, 10, new Set(['aaa']));
+    expect(next.map((m) => `${m.deviceId}:${'seq' in m ? m.seq : ''}`)).toEqual([
+      'bbb:1',
+      'ccc:1',
+      'bbb:2',
+    ]);
+    expect(queue.map((m) => `${m.deviceId}:${'seq' in m ? m.seq : ''}`)).toEqual([
+      'aaa:1',
+      'aaa:2',
+    ]);
+  });
 });
