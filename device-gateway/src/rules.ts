@@ -472,7 +472,7 @@ export async function persistEngine(
         .execute();
       await sql`SELECT pg_notify('ccm_outbox', ${String(changes.length)})`.execute(trx);
     }
-    await sql`RELEASE SAVEPOINT engine`.execute(trx);
+    // No RELEASE: the batch's COMMIT, next, releases the savepoint (one round trip less).
     return changes;
   } catch (err) {
     await sql`ROLLBACK TO SAVEPOINT engine`.execute(trx);

@@ -22,6 +22,32 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EPOCH_MS = sql`timestamptz 'epoch' + interval '1 millisecond' *`;
 
 /**
+ * A column of numbers as a PostgreSQL array literal (`{1,2,NULL}`), for `$n::int4[]` and
+ * the like. pg encodes a JS array element by element, quoting and escaping each (two
+ * regular-expression replacements per number): for a batch of 20,000 fixes × 12 columns
+ * that was 5–6 % of the gateway's CPU. A non-finite or fractional value is refused by
+ * PostgreSQL exactly as before.
+ */
+export function numbers<T>(rows: readonly T[], pick: (row: T) => number | null): string {
+  let out = '{';
+  for (let i = 0; i < rows.length; i++) {
+    const v = pick(rows[i]!);
+    out += (i === 0 ? '' : ',') + (v == null ? 'NULL' : String(v));
+  }
+  return out + '}';
+}
+
+/** Booleans likewise (`{t,f,NULL}`). */
+export function booleans<T>(rows: readonly T[], pick: (row: T) => boolean | null): string {
+  let out = '{';
+  for (let i = 0; i < rows.length; i++) {
+    const v = pick(rows[i]!);
+    out += (i === 0 ? '' : ',') + (v == null ? 'NULL' : v ? 't' : 'f');
+  }
+  return out + '}';
+}
+
+/**
  * Stage 6: the whole batch in one transaction. Time-series rows go in as one multi-row
  * `INSERT … SELECT FROM unnest($arrays)` per table (one round trip, one plan, any batch
  * size); duplicates (same device and fix time) are ignored by the primary key.
@@ -64,12 +90,12 @@ async function insertFixes(trx: Transaction<DB>, plan: BatchPlan): Promise<numbe
       INSERT INTO fixes (device_no, t, subject_no, lat_e6, lon_e6, acc_dm, src, spd_cms, hdg_deg, sat, flags, recv_lag_ms)
       SELECT d, ${EPOCH_MS} t, s, la, lo, a, src, sp, h, sa, f, lag
       FROM unnest(
-        ${rows.map((r) => r.deviceNo)}::int4[], ${rows.map((r) => r.tMs)}::int8[],
-        ${rows.map((r) => r.subjectNo)}::int4[], ${rows.map((r) => r.latE6)}::int4[],
-        ${rows.map((r) => r.lonE6)}::int4[], ${rows.map((r) => r.accDm)}::int4[],
-        ${rows.map((r) => r.src)}::int2[], ${rows.map((r) => r.spdCms)}::int2[],
-        ${rows.map((r) => r.hdgDeg)}::int2[], ${rows.map((r) => r.sat)}::int2[],
-        ${rows.map((r) => r.flags)}::int2[], ${rows.map((r) => r.recvLagMs)}::int4[]
+        ${numbers(rows, (r) => r.deviceNo)}::int4[], ${numbers(rows, (r) => r.tMs)}::int8[],
+        ${numbers(rows, (r) => r.subjectNo)}::int4[], ${numbers(rows, (r) => r.latE6)}::int4[],
+        ${numbers(rows, (r) => r.lonE6)}::int4[], ${numbers(rows, (r) => r.accDm)}::int4[],
+        ${numbers(rows, (r) => r.src)}::int2[], ${numbers(rows, (r) => r.spdCms)}::int2[],
+        ${numbers(rows, (r) => r.hdgDeg)}::int2[], ${numbers(rows, (r) => r.sat)}::int2[],
+        ${numbers(rows, (r) => r.flags)}::int2[], ${numbers(rows, (r) => r.recvLagMs)}::int4[]
       ) AS u(d, t, s, la, lo, a, src, sp, h, sa, f, lag)
       ON CONFLICT (device_no, t) DO NOTHING
       RETURNING 1
@@ -85,11 +111,11 @@ async function insertEvents(trx: Transaction<DB>, plan: BatchPlan) {
     INSERT INTO device_events (device_no, t, type, subject_no, seq, known, bat, lat_e6, lon_e6, received_at)
     SELECT d, ${EPOCH_MS} t, ty, s, q, k, b, la, lo, ${EPOCH_MS} r
     FROM unnest(
-      ${rows.map((r) => r.deviceNo)}::int4[], ${rows.map((r) => r.tMs)}::int8[],
-      ${rows.map((r) => r.type)}::text[], ${rows.map((r) => r.subjectNo)}::int4[],
-      ${rows.map((r) => r.seq)}::int8[], ${rows.map((r) => r.known)}::bool[],
-      ${rows.map((r) => r.bat)}::int2[], ${rows.map((r) => r.latE6)}::int4[],
-      ${rows.map((r) => r.lonE6)}::int4[], ${rows.map((r) => r.receivedAtMs)}::int8[]
+      ${numbers(rows, (r) => r.deviceNo)}::int4[], ${numbers(rows, (r) => r.tMs)}::int8[],
+      ${rows.map((r) => r.type)}::text[], ${numbers(rows, (r) => r.subjectNo)}::int4[],
+      ${numbers(rows, (r) => r.seq)}::int8[], ${booleans(rows, (r) => r.known)}::bool[],
+      ${numbers(rows, (r) => r.bat)}::int2[], ${numbers(rows, (r) => r.latE6)}::int4[],
+      ${numbers(rows, (r) => r.lonE6)}::int4[], ${numbers(rows, (r) => r.receivedAtMs)}::int8[]
     ) AS u(d, t, ty, s, q, k, b, la, lo, r)
     ON CONFLICT (device_no, t, type) DO NOTHING`.execute(trx);
 }
@@ -101,10 +127,10 @@ async function insertHeartbeats(trx: Transaction<DB>, plan: BatchPlan) {
     INSERT INTO heartbeats (device_no, t, seq, bat, chg, rssi, fw, received_at)
     SELECT d, ${EPOCH_MS} t, q, b, c, rs, fw, ${EPOCH_MS} r
     FROM unnest(
-      ${rows.map((r) => r.deviceNo)}::int4[], ${rows.map((r) => r.tMs)}::int8[],
-      ${rows.map((r) => r.seq)}::int8[], ${rows.map((r) => r.bat)}::int2[],
-      ${rows.map((r) => r.chg)}::bool[], ${rows.map((r) => r.rssi)}::int2[],
-      ${rows.map((r) => r.fw)}::text[], ${rows.map((r) => r.receivedAtMs)}::int8[]
+      ${numbers(rows, (r) => r.deviceNo)}::int4[], ${numbers(rows, (r) => r.tMs)}::int8[],
+      ${numbers(rows, (r) => r.seq)}::int8[], ${numbers(rows, (r) => r.bat)}::int2[],
+      ${booleans(rows, (r) => r.chg)}::bool[], ${numbers(rows, (r) => r.rssi)}::int2[],
+      ${rows.map((r) => r.fw)}::text[], ${numbers(rows, (r) => r.receivedAtMs)}::int8[]
     ) AS u(d, t, q, b, c, rs, fw, r)
     ON CONFLICT (device_no, t) DO NOTHING`.execute(trx);
 }
@@ -205,14 +231,14 @@ async function upsertDeviceState(trx: Transaction<DB>, plan: BatchPlan) {
       CASE WHEN o IS NULL THEN NULL ELSE ${EPOCH_MS} seen END,
       CASE WHEN ft IS NULL THEN NULL ELSE ${EPOCH_MS} ft END, la, lo, a, src, now()
     FROM unnest(
-      ${rows.map((r) => r.deviceNo)}::int4[], ${rows.map((r) => r.lastSeenMs)}::int8[],
-      ${rows.map((r) => r.lastSeq)}::int8[], ${rows.map((r) => r.ackedSeq)}::int8[],
-      ${rows.map((r) => r.seqGaps)}::int8[], ${rows.map((r) => r.battery)}::int2[],
-      ${rows.map((r) => r.charging)}::bool[], ${rows.map((r) => r.rssi)}::int2[],
-      ${rows.map((r) => r.firmware)}::text[], ${rows.map((r) => r.online)}::bool[],
-      ${rows.map((r) => r.latest?.tMs ?? null)}::int8[], ${rows.map((r) => r.latest?.latE6 ?? null)}::int4[],
-      ${rows.map((r) => r.latest?.lonE6 ?? null)}::int4[], ${rows.map((r) => r.latest?.accDm ?? null)}::int4[],
-      ${rows.map((r) => r.latest?.src ?? null)}::int2[]
+      ${numbers(rows, (r) => r.deviceNo)}::int4[], ${numbers(rows, (r) => r.lastSeenMs)}::int8[],
+      ${numbers(rows, (r) => r.lastSeq)}::int8[], ${numbers(rows, (r) => r.ackedSeq)}::int8[],
+      ${numbers(rows, (r) => r.seqGaps)}::int8[], ${numbers(rows, (r) => r.battery)}::int2[],
+      ${booleans(rows, (r) => r.charging)}::bool[], ${numbers(rows, (r) => r.rssi)}::int2[],
+      ${rows.map((r) => r.firmware)}::text[], ${booleans(rows, (r) => r.online)}::bool[],
+      ${numbers(rows, (r) => r.latest?.tMs ?? null)}::int8[], ${numbers(rows, (r) => r.latest?.latE6 ?? null)}::int4[],
+      ${numbers(rows, (r) => r.latest?.lonE6 ?? null)}::int4[], ${numbers(rows, (r) => r.latest?.accDm ?? null)}::int4[],
+      ${numbers(rows, (r) => r.latest?.src ?? null)}::int2[]
     ) AS u(d, seen, q, ak, g, b, c, rs, fw, o, ft, la, lo, a, src)
     ON CONFLICT (device_no) DO UPDATE SET
       last_seen_at = greatest(ds.last_seen_at, excluded.last_seen_at),
