@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { DB } from '@ccm/db';
 import type { BatchPlan } from './plan';
 import {
@@ -49,8 +49,10 @@ export function booleans<T>(rows: readonly T[], pick: (row: T) => boolean | null
 
 /**
  * Stage 6: the whole batch in one transaction. Time-series rows go in as one multi-row
- * `INSERT … SELECT FROM unnest($arrays)` per table (one round trip, one plan, any batch
- * size); duplicates (same device and fix time) are ignored by the primary key.
+ * `INSERT … SELECT FROM unnest($arrays)` per table (one plan, any batch size); duplicates
+ * (same device and fix time) are ignored by the primary key. Fixes, events, heartbeats and
+ * the device_state merge are one statement (data-modifying CTEs): every round trip inside
+ * the transaction is time PostgreSQL holds it open waiting for the gateway's event loop.
  */
 export async function persistPlan(
   db: Kysely<DB>,
@@ -58,13 +60,10 @@ export async function persistPlan(
   rulesOptions: RulesOptions = DEFAULT_RULES_OPTIONS,
 ): Promise<StoreResult> {
   return db.transaction().execute(async (trx) => {
-    const fixesInserted = await insertFixes(trx, plan);
-    await insertEvents(trx, plan);
-    await insertHeartbeats(trx, plan);
+    const fixesInserted = await insertTimeSeries(trx, plan);
     await insertCheckins(trx, plan);
     await insertRare(trx, plan);
     await updateCommands(trx, plan);
-    await upsertDeviceState(trx, plan);
     let alerts: AlertChange[] = [];
     let engineError: unknown;
     try {
@@ -82,11 +81,24 @@ export async function persistPlan(
   });
 }
 
-async function insertFixes(trx: Transaction<DB>, plan: BatchPlan): Promise<number> {
-  const rows = plan.fixes;
-  if (rows.length === 0) return 0;
+/** Fixes, events, heartbeats and device_state in one statement; returns fixes inserted. */
+async function insertTimeSeries(trx: Transaction<DB>, plan: BatchPlan): Promise<number> {
+  const parts: RawBuilder<unknown>[] = [];
+  if (plan.fixes.length > 0) parts.push(sql`ins AS (${insertFixes(plan)})`);
+  if (plan.events.length > 0) parts.push(sql`ev AS (${insertEvents(plan)})`);
+  if (plan.heartbeats.length > 0) parts.push(sql`hb AS (${insertHeartbeats(plan)})`);
+  if (plan.devices.size > 0) parts.push(sql`dst AS (${upsertDeviceState(plan)})`);
+  if (parts.length === 0) return 0;
+  const count = plan.fixes.length > 0 ? sql`(SELECT count(*) FROM ins)` : sql`0`;
   const result = await sql<{ n: number }>`
-    WITH ins AS (
+    WITH ${sql.join(parts, sql`, `)}
+    SELECT ${count}::int4 AS n`.execute(trx);
+  return result.rows[0]?.n ?? 0;
+}
+
+function insertFixes(plan: BatchPlan): RawBuilder<unknown> {
+  const rows = plan.fixes;
+  return sql`
       INSERT INTO fixes (device_no, t, subject_no, lat_e6, lon_e6, acc_dm, src, spd_cms, hdg_deg, sat, flags, recv_lag_ms)
       SELECT d, ${EPOCH_MS} t, s, la, lo, a, src, sp, h, sa, f, lag
       FROM unnest(
@@ -98,16 +110,12 @@ async function insertFixes(trx: Transaction<DB>, plan: BatchPlan): Promise<numbe
         ${numbers(rows, (r) => r.flags)}::int2[], ${numbers(rows, (r) => r.recvLagMs)}::int4[]
       ) AS u(d, t, s, la, lo, a, src, sp, h, sa, f, lag)
       ON CONFLICT (device_no, t) DO NOTHING
-      RETURNING 1
-    )
-    SELECT count(*)::int4 AS n FROM ins`.execute(trx);
-  return result.rows[0]?.n ?? 0;
+      RETURNING 1`;
 }
 
-async function insertEvents(trx: Transaction<DB>, plan: BatchPlan) {
+function insertEvents(plan: BatchPlan): RawBuilder<unknown> {
   const rows = plan.events;
-  if (rows.length === 0) return;
-  await sql`
+  return sql`
     INSERT INTO device_events (device_no, t, type, subject_no, seq, known, bat, lat_e6, lon_e6, received_at)
     SELECT d, ${EPOCH_MS} t, ty, s, q, k, b, la, lo, ${EPOCH_MS} r
     FROM unnest(
@@ -117,13 +125,12 @@ async function insertEvents(trx: Transaction<DB>, plan: BatchPlan) {
       ${numbers(rows, (r) => r.bat)}::int2[], ${numbers(rows, (r) => r.latE6)}::int4[],
       ${numbers(rows, (r) => r.lonE6)}::int4[], ${numbers(rows, (r) => r.receivedAtMs)}::int8[]
     ) AS u(d, t, ty, s, q, k, b, la, lo, r)
-    ON CONFLICT (device_no, t, type) DO NOTHING`.execute(trx);
+    ON CONFLICT (device_no, t, type) DO NOTHING`;
 }
 
-async function insertHeartbeats(trx: Transaction<DB>, plan: BatchPlan) {
+function insertHeartbeats(plan: BatchPlan): RawBuilder<unknown> {
   const rows = plan.heartbeats;
-  if (rows.length === 0) return;
-  await sql`
+  return sql`
     INSERT INTO heartbeats (device_no, t, seq, bat, chg, rssi, fw, received_at)
     SELECT d, ${EPOCH_MS} t, q, b, c, rs, fw, ${EPOCH_MS} r
     FROM unnest(
@@ -132,7 +139,7 @@ async function insertHeartbeats(trx: Transaction<DB>, plan: BatchPlan) {
       ${booleans(rows, (r) => r.chg)}::bool[], ${numbers(rows, (r) => r.rssi)}::int2[],
       ${rows.map((r) => r.fw)}::text[], ${numbers(rows, (r) => r.receivedAtMs)}::int8[]
     ) AS u(d, t, q, b, c, rs, fw, r)
-    ON CONFLICT (device_no, t) DO NOTHING`.execute(trx);
+    ON CONFLICT (device_no, t) DO NOTHING`;
 }
 
 const UUID_PATTERN = '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$';
@@ -220,10 +227,9 @@ async function updateCommands(trx: Transaction<DB>, plan: BatchPlan) {
   }
 }
 
-async function upsertDeviceState(trx: Transaction<DB>, plan: BatchPlan) {
+function upsertDeviceState(plan: BatchPlan): RawBuilder<unknown> {
   const rows = [...plan.devices.values()];
-  if (rows.length === 0) return;
-  await sql`
+  return sql`
     INSERT INTO device_state AS ds (
       device_no, last_seen_at, last_seq, acked_seq, seq_gaps, battery, charging, rssi, firmware,
       online, online_changed_at, last_fix_t, last_lat_e6, last_lon_e6, last_acc_dm, last_src, updated_at)
@@ -259,7 +265,7 @@ async function upsertDeviceState(trx: Transaction<DB>, plan: BatchPlan) {
       last_acc_dm = CASE WHEN ${newer} THEN excluded.last_acc_dm ELSE ds.last_acc_dm END,
       last_src = CASE WHEN ${newer} THEN excluded.last_src ELSE ds.last_src END,
       last_fix_t = CASE WHEN ${newer} THEN excluded.last_fix_t ELSE ds.last_fix_t END,
-      updated_at = now()`.execute(trx);
+      updated_at = now()`;
 }
 
 const newer = sql`(excluded.last_fix_t IS NOT NULL AND (ds.last_fix_t IS NULL OR excluded.last_fix_t > ds.last_fix_t))`;
