@@ -46,8 +46,15 @@ export function isBuilt(hash = inputsHash()): boolean {
 export function ensureBuilt(log: (line: string) => void = console.log): boolean {
   const hash = inputsHash();
   if (isBuilt(hash)) return false;
+  let vitePackage: string;
+  try {
+    vitePackage = createRequire(join(DASHBOARD, 'package.json')).resolve('vite/package.json');
+  } catch {
+    // An install without dev dependencies: serve what is there (or the "not built" page).
+    log('未安装 vite，跳过工作台构建 / vite is not installed: the dashboard is not rebuilt');
+    return false;
+  }
   log('构建工作台 / building the dashboard (vite build)…');
-  const vitePackage = createRequire(join(DASHBOARD, 'package.json')).resolve('vite/package.json');
   const vite = join(dirname(vitePackage), 'bin', 'vite.js');
   const result = spawnSync(process.execPath, [vite, 'build', '--logLevel', 'warn'], {
     cwd: DASHBOARD,

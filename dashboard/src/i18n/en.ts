@@ -106,6 +106,7 @@ export const en: Strings<Dictionary> = {
     sort: 'Sort',
     sortSeverity: 'Severity, then age',
     sortRaised: 'Newest first',
+    allStatuses: 'Any status',
     onlyLate: 'Late only',
     empty: 'No alerts match.',
     acknowledge: 'Acknowledge',

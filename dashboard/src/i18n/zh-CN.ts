@@ -91,6 +91,7 @@ export const zhCN = {
     sort: '排序',
     sortSeverity: '按级别与时长',
     sortRaised: '按告警时间（新在前）',
+    allStatuses: '全部状态',
     onlyLate: '只看迟报',
     empty: '没有符合条件的告警。',
     acknowledge: '确认',

@@ -99,7 +99,7 @@ export function AlertsPage() {
                   { value: 'open', label: t('alertStatus.open') },
                   { value: 'acknowledged', label: t('alertStatus.acknowledged') },
                   { value: 'resolved', label: t('alertStatus.resolved') },
-                  { value: '', label: `${t('alerts.status')}: *` },
+                  { value: '', label: t('alerts.allStatuses') },
                 ]}
                 data-testid="filter-status"
               />
