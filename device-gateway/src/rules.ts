@@ -14,6 +14,7 @@ import {
   type FixInput,
   type HeartbeatInput,
   type SubjectState,
+  type SubjectZones,
   type Suspension,
   type ZoneAssignment,
   type ZoneIndex,
@@ -29,6 +30,9 @@ import {
 import type { RulesStage } from './pipeline';
 import type { BatchPlan } from './plan';
 import { orderAt, type DeviceInfo } from './registry';
+
+/** Subjects evaluated between two turns of the event loop. */
+const YIELD_EVERY = 200;
 
 /** What the rules stage decided for one subject in one batch, written with the batch. */
 export interface EngineOutcome {
@@ -78,6 +82,9 @@ export class EngineRules implements RulesStage {
   #assignments = new Map<string, ZoneAssignment[]>();
   /** Cached state per subject with the version it had in the database. */
   #states = new Map<number, StoredState>();
+  /** Compiled zone sets per assignment list (a reload makes new lists) and for none. */
+  #zonesByList = new WeakMap<ZoneAssignment[], SubjectZones>();
+  #noZones: { index: ZoneIndex; zones: SubjectZones } | undefined;
   #loaded: Promise<void> | undefined;
   readonly options: RulesOptions;
 
@@ -302,7 +309,28 @@ export class EngineRules implements RulesStage {
       [...work.values()].map((w) => ({ no: w.subjectNo, id: w.subjectId })),
     );
     const outcomes = new Map<number, EngineOutcome>();
+    // One zone set for the whole batch, even if a reload lands while it yields below.
+    const index = this.#index;
+    const assignments = this.#assignments;
+    // zonesForSubject builds a handful of closures per call: once per assignment list (and
+    // once for all subjects without one) instead of once per subject and batch.
+    const zonesOf = (subjectId: string): SubjectZones => {
+      const list = assignments.get(subjectId);
+      if (!list) {
+        if (this.#noZones?.index !== index) {
+          this.#noZones = { index, zones: zonesForSubject(index, []) };
+        }
+        return this.#noZones.zones;
+      }
+      let zones = this.#zonesByList.get(list);
+      if (!zones) this.#zonesByList.set(list, (zones = zonesForSubject(index, list)));
+      return zones;
+    };
+    let done = 0;
     for (const w of work.values()) {
+      // Let the batch committing meanwhile (gateway.ts overlaps them) have its database
+      // replies handled: a batch's engine pass is tens of milliseconds of CPU.
+      if (++done % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
       const before = states.get(w.subjectNo)!;
       const outcome =
         outcomes.get(w.subjectNo) ??
@@ -315,7 +343,7 @@ export class EngineRules implements RulesStage {
           commands: [],
           basis: { version: before.version, decision: before.decision },
         } satisfies EngineOutcome);
-      const zones = zonesForSubject(this.#index, this.#assignments.get(w.subjectId) ?? []);
+      const zones = zonesOf(w.subjectId);
       const result = processBatch(
         outcome.state,
         { deviceId: w.deviceId, fixes: w.fixes, events: w.events, heartbeats: w.heartbeats, nowMs },
