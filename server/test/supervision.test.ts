@@ -558,6 +558,27 @@ describe('supervision workflows through the real broker and database', () => {
     );
   });
 
+  it('prunes outbox rows older than a week, keeps newer ones', async () => {
+    const old = await s.db
+      .insertInto('outbox')
+      .values({ topic: 'alert', payload: '{}', created_at: new Date(Date.now() - 8 * 86_400_000) })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const recent = await s.db
+      .insertInto('outbox')
+      .values({ topic: 'alert', payload: '{}' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const report = await worker.runOnce(Date.now());
+    expect(report.pruned).toBeGreaterThanOrEqual(1);
+    const left = await s.db
+      .selectFrom('outbox')
+      .select('id')
+      .where('id', 'in', [old.id, recent.id])
+      .execute();
+    expect(left.map((r) => r.id)).toEqual([recent.id]);
+  });
+
   it('check-in history is scoped and its reading audited', async () => {
     const { seeded } = await wristband('wb-hist-1');
     await checkin(seeded.subjectId, Date.now() - 3 * MIN, 'no_match');

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Logger } from 'pino';
 import type { DB } from '@ccm/db';
 import { checkLeaveReturns } from '../leaves/service';
@@ -9,8 +9,8 @@ import { loadSettings } from './settings';
 /**
  * The supervision rules that run on time rather than on a device message: check-in
  * schedules, random requests, missed deadlines, the review of new check-ins, order reminders
- * and expiry, leave returns, and the monthly assessment (a hook, so the assessment module
- * stays its own). One pass is `runOnce(now)`; every step is idempotent, so a pass may repeat
+ * and expiry, leave returns, outbox pruning, and the monthly assessment (a hook, so the
+ * assessment module stays its own). One pass is `runOnce(now)`; every step is idempotent, so a pass may repeat
  * or run on several servers at once without doing anything twice.
  */
 export interface SupervisionOptions {
@@ -30,6 +30,18 @@ export interface PassReport {
   reminders: number;
   expired: number;
   returns: number;
+  pruned: number;
+}
+
+/** Outbox rows are for delivery, not history (alerts and alert_events are): a week is plenty. */
+const OUTBOX_KEEP_MS = 7 * 86_400_000;
+
+export async function pruneOutbox(db: Kysely<DB>, nowMs: number): Promise<number> {
+  const result = await sql`
+    DELETE FROM outbox WHERE id IN (
+      SELECT id FROM outbox WHERE created_at < ${new Date(nowMs - OUTBOX_KEEP_MS)}
+      ORDER BY id LIMIT 10000)`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }
 
 export class SupervisionWorker {
@@ -59,6 +71,7 @@ export class SupervisionWorker {
       reminders: 0,
       expired: 0,
       returns: 0,
+      pruned: 0,
     };
     const checkins = await loadSettings(this.db, 'checkins');
     const separation = await loadSettings(this.db, 'separation');
@@ -78,6 +91,7 @@ export class SupervisionWorker {
     await step('reminders', () => orderReminders(this.db, nowMs));
     await step('expired', () => expireOrders(this.db, nowMs));
     await step('returns', () => checkLeaveReturns(this.db, nowMs));
+    await step('pruned', () => pruneOutbox(this.db, nowMs));
     for (const extra of this.options.extraSteps ?? []) {
       try {
         await extra.run(nowMs);
