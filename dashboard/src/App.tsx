@@ -12,6 +12,15 @@ import { LoginPage } from './pages/LoginPage';
 
 // Each screen is its own chunk: a police partner's browser loads the query page and the map,
 // and ECharts comes only with the statistics.
+const AssessmentsPage = lazy(() =>
+  import('./pages/AssessmentsPage').then((m) => ({ default: m.AssessmentsPage })),
+);
+const LeavesPage = lazy(() =>
+  import('./pages/LeavesPage').then((m) => ({ default: m.LeavesPage })),
+);
+const ReportsPage = lazy(() =>
+  import('./pages/ReportsPage').then((m) => ({ default: m.ReportsPage })),
+);
 const AlertsPage = lazy(() =>
   import('./pages/AlertsPage').then((m) => ({ default: m.AlertsPage })),
 );
@@ -46,6 +55,9 @@ export const SCREENS: { path: string; key: string; roles: readonly Role[] }[] = 
   { path: '/zones', key: 'zones', roles: ['officer', 'bureau', 'auditor', 'admin'] },
   { path: '/devices', key: 'devices', roles: ['officer', 'bureau', 'auditor', 'admin'] },
   { path: '/statistics', key: 'statistics', roles: ['officer', 'bureau', 'auditor', 'admin'] },
+  { path: '/leaves', key: 'leaves', roles: ['officer', 'bureau', 'auditor', 'admin'] },
+  { path: '/assessments', key: 'assessments', roles: ['officer', 'bureau', 'auditor', 'admin'] },
+  { path: '/reports', key: 'reports', roles: ['officer', 'bureau', 'auditor', 'admin'] },
   { path: '/police', key: 'police', roles: ['police'] },
   { path: '/settings', key: 'settings', roles: ['officer', 'bureau', 'auditor', 'admin'] },
 ];
@@ -113,6 +125,9 @@ export function App() {
               <Route path="/zones" element={guard('/zones', <ZonesPage />)} />
               <Route path="/devices" element={guard('/devices', <DevicesPage />)} />
               <Route path="/statistics" element={guard('/statistics', <StatisticsPage />)} />
+              <Route path="/leaves" element={guard('/leaves', <LeavesPage />)} />
+              <Route path="/assessments" element={guard('/assessments', <AssessmentsPage />)} />
+              <Route path="/reports" element={guard('/reports', <ReportsPage />)} />
               <Route path="/police" element={guard('/police', <PolicePage />)} />
               <Route path="/settings" element={guard('/settings', <SettingsPage />)} />
               <Route

@@ -2,13 +2,16 @@ import {
   AimOutlined,
   AlertOutlined,
   BarChartOutlined,
+  CarOutlined,
   ClusterOutlined,
+  FileTextOutlined,
   GlobalOutlined,
   LogoutOutlined,
   MenuOutlined,
   SearchOutlined,
   SettingOutlined,
   TeamOutlined,
+  TrophyOutlined,
   WifiOutlined,
 } from '@ant-design/icons';
 import { Badge, Button, Layout, Menu, Segmented, Space, Tag, Typography } from 'antd';
@@ -21,6 +24,7 @@ import { useAlerts } from '../api/queries';
 import { SCREENS } from '../App';
 import { setLanguage, type Language } from '../i18n';
 import { useLive } from '../live/LiveProvider';
+import { NotificationBell } from './NotificationBell';
 
 const ICONS: Record<string, ReactNode> = {
   monitor: <GlobalOutlined />,
@@ -29,6 +33,9 @@ const ICONS: Record<string, ReactNode> = {
   zones: <AimOutlined />,
   devices: <WifiOutlined />,
   statistics: <BarChartOutlined />,
+  leaves: <CarOutlined />,
+  assessments: <TrophyOutlined />,
+  reports: <FileTextOutlined />,
   police: <SearchOutlined />,
   settings: <SettingOutlined />,
 };
@@ -123,6 +130,7 @@ export function Shell({ children }: { children: ReactNode }) {
                 {t(`app.live.${status}`)}
               </Tag>
             )}
+            <NotificationBell />
             <Segmented
               size="small"
               value={i18n.language}

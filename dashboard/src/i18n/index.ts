@@ -3,6 +3,8 @@ import 'dayjs/locale/zh-cn';
 import i18n from 'i18next';
 import { initReactI18next } from 'react-i18next';
 import { en } from './en';
+import { supervisionEn } from './supervision.en';
+import { supervisionZh } from './supervision.zh-CN';
 import { zhCN } from './zh-CN';
 
 export const LANGUAGES = ['zh-CN', 'en'] as const;
@@ -15,7 +17,18 @@ export function initialLanguage(): Language {
 }
 
 void i18n.use(initReactI18next).init({
-  resources: { 'zh-CN': { translation: zhCN }, en: { translation: en } },
+  resources: {
+    'zh-CN': {
+      translation: {
+        ...zhCN,
+        nav: { ...zhCN.nav, ...supervisionZh.nav },
+        supervision: supervisionZh,
+      },
+    },
+    en: {
+      translation: { ...en, nav: { ...en.nav, ...supervisionEn.nav }, supervision: supervisionEn },
+    },
+  },
   lng: initialLanguage(),
   fallbackLng: 'zh-CN',
   interpolation: { escapeValue: false },

@@ -14,6 +14,7 @@ import {
 } from '../api/queries';
 import type { Schedule, Subject } from '../api/types';
 import { formatTime, LateTag, QueryState, SeverityTag } from '../components/common';
+import { SubjectSupervision } from '../components/SubjectSupervision';
 import { TrackPlayback } from '../components/TrackPlayback';
 import { ago } from '../i18n';
 import { STATUS_COLOURS, statusOf } from '../map/layers';
@@ -278,6 +279,7 @@ export function SubjectPage() {
               )}
             />
           </Card>
+          <SubjectSupervision subjectId={id} />
         </Col>
       </Row>
     </div>
