@@ -81,6 +81,7 @@ export const supervisionEn: Strings<SupervisionDictionary> = {
     rejected: 'Rejected',
     cancelled: 'Withdrawn or ended',
     subjectLeaves: 'Leave',
+    needsBureau: 'Awaiting the bureau',
   },
   assessments: {
     title: 'Monthly assessments',

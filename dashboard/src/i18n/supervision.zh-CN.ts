@@ -75,6 +75,7 @@ export const supervisionZh = {
     rejected: '已不予批准',
     cancelled: '已撤回或结束',
     subjectLeaves: '外出记录',
+    needsBureau: '待司法局审批',
   },
   assessments: {
     title: '动态考核',

@@ -300,6 +300,8 @@ export function LeavesTable({ subjectId, status }: { subjectId?: string; status?
     }
   };
   const now = Date.now();
+  /** Longer than 7 days: only the bureau (or the admin) approves, rejects or ends it. */
+  const mayDecide = (l: Leave) => l.approvalLevel === 'township' || user.role !== 'officer';
 
   return (
     <>
@@ -394,7 +396,7 @@ export function LeavesTable({ subjectId, status }: { subjectId?: string; status?
                   key: 'actions',
                   render: (_: unknown, l: Leave) => (
                     <Space size={4} wrap>
-                      {l.status === 'pending' && (
+                      {l.status === 'pending' && mayDecide(l) && (
                         <>
                           <Button
                             size="small"
@@ -417,15 +419,20 @@ export function LeavesTable({ subjectId, status }: { subjectId?: string; status?
                           >
                             {t('supervision.leaves.reject')}
                           </Button>
-                          <Button
-                            size="small"
-                            onClick={() => setAsking({ leave: l, kind: 'cancel' })}
-                          >
-                            {t('supervision.leaves.cancel')}
-                          </Button>
                         </>
                       )}
-                      {l.status === 'approved' && Date.parse(l.endsAt) > now && (
+                      {l.status === 'pending' && (
+                        <Button
+                          size="small"
+                          onClick={() => setAsking({ leave: l, kind: 'cancel' })}
+                        >
+                          {t('supervision.leaves.cancel')}
+                        </Button>
+                      )}
+                      {l.status === 'pending' && !mayDecide(l) && (
+                        <Tag>{t('supervision.leaves.needsBureau')}</Tag>
+                      )}
+                      {l.status === 'approved' && mayDecide(l) && Date.parse(l.endsAt) > now && (
                         <Button
                           size="small"
                           onClick={() => setAsking({ leave: l, kind: 'cancel' })}
