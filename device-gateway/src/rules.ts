@@ -5,7 +5,10 @@ import type { DB } from '@ccm/db';
 import {
   checkSilence,
   compileZones,
+  decisionOf,
   processBatch,
+  progressOf,
+  sameDecision,
   zonesForSubject,
   type AlertEvent,
   type DecisionState,
@@ -402,10 +405,14 @@ export class EngineRules implements RulesStage {
         noLocationS: noLocation,
         deviceId: s.device_id,
       });
+      // Nothing to store unless something but the engine's clock changed: checkSilence always
+      // returns a new state (its clock moves to nowMs), and writing that for every candidate,
+      // one statement each, stalled ingestion for seconds while 50,000 devices had not yet
+      // reported (every one is a candidate). The next batch's own clock supersedes it.
       if (
         result.alerts.length === 0 &&
         result.commands.length === 0 &&
-        result.state === before.state
+        onlyClockMoved(before.state, result.state)
       ) {
         continue;
       }
@@ -430,6 +437,29 @@ export class EngineRules implements RulesStage {
       else this.#states.set(o.subjectNo, afterWrite(o.state, o.writtenVersion));
     }
   }
+}
+
+/** Whether `after` differs from `before` in nothing but the engine's clock. */
+function onlyClockMoved(before: SubjectState, after: SubjectState): boolean {
+  if (after === before) return true;
+  if (!sameDecision(decisionOf(before), decisionOf(after))) return false;
+  const a = progressOf(before);
+  const b = progressOf(after);
+  return (
+    a.lastMessageAtMs === b.lastMessageAtMs &&
+    a.lastFixTimeMs === b.lastFixTimeMs &&
+    sameEndSignals(a.endSignals, b.endSignals) &&
+    after.head.anchor === before.head.anchor &&
+    after.head.lastGnss === before.head.lastGnss &&
+    after.head.suspects.length === before.head.suspects.length &&
+    after.window === before.window
+  );
+}
+
+function sameEndSignals(a: SubjectState['device']['endSignals'], b: typeof a): boolean {
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]) as Set<keyof typeof a>;
+  for (const k of keys) if (a[k] !== b[k]) return false;
+  return true;
 }
 
 const dedupeKey = (a: AlertEvent) => `${a.subjectId}:${a.type}:${a.zoneId ?? '-'}`;

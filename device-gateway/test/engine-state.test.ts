@@ -242,3 +242,32 @@ describe.each(['postgres', 'pglite'] as const)('engine state in the database, on
     }
   });
 });
+
+describe('the silence check stores nothing when nothing but its clock changed', () => {
+  it('leaves a device that never reported without an engine_state row', async () => {
+    const broker = await startMosquitto();
+    const t = await openTestDatabase('postgres');
+    const gateway = await startGateway({
+      database: t.database,
+      mqttUrl: broker.url,
+      logger: pino({ level: 'silent' }),
+      options: { silenceIntervalMs: 200 },
+    });
+    try {
+      await gateway.ready;
+      const subject = await seedMonitoredDevice(t.database.db, { deviceId: 'wb-es-quiet' });
+      // A candidate on every tick (no device_state yet), but not silent: no alert, no write.
+      await new Promise((r) => setTimeout(r, 1500));
+      const rows = await t.database.db
+        .selectFrom('engine_state')
+        .select('version')
+        .where('subject_no', '=', subject.subjectNo)
+        .execute();
+      expect(rows).toEqual([]);
+    } finally {
+      await gateway.close();
+      await t.dispose();
+      await broker.stop();
+    }
+  });
+});
