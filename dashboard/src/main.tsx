@@ -7,6 +7,10 @@ import { AuthProvider } from './api/auth';
 import './i18n';
 import './styles.css';
 
+// A new version was deployed while this page was open: its old chunks are gone, so load the
+// new version rather than fail to open a screen.
+window.addEventListener('vite:preloadError', () => window.location.reload());
+
 const queryClient = new QueryClient({
   defaultOptions: {
     queries: { retry: 1, refetchOnWindowFocus: false },

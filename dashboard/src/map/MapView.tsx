@@ -221,8 +221,12 @@ export function MapView({ children, style, className, bounds, testId }: MapViewP
     map.addControl(new maplibregl.NavigationControl({ showCompass: false }), 'top-right');
     map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
     let cancelled = false;
-    map.on('load', () => {
-      if (cancelled) return;
+    let ready = false;
+    // Layers can be added once the style is in: normally on 'load', but 'load' waits for the
+    // first complete render, which a tile server that answers errors can hold back.
+    const onReady = () => {
+      if (cancelled || ready || !map.isStyleLoaded()) return;
+      ready = true;
       if (config.kind === 'style') {
         // A self-hosted style: our borders on top of it.
         const own = baseStyle({
@@ -237,7 +241,7 @@ export function MapView({ children, style, className, bounds, testId }: MapViewP
         map.addLayer(own.layers.find((l) => l.id === 'ne-borders')!);
       }
       void loadWorld().then(({ land, borders }) => {
-        if (cancelled) return;
+        if (cancelled || !map.style) return;
         (map.getSource('ne-land') as maplibregl.GeoJSONSource | undefined)?.setData(
           collectionToDisplay(land, crs),
         );
@@ -246,7 +250,10 @@ export function MapView({ children, style, className, bounds, testId }: MapViewP
         );
       });
       setState({ map, crs });
-    });
+    };
+    map.on('load', onReady);
+    map.on('styledata', onReady);
+    map.on('idle', onReady);
     const resize = new ResizeObserver(() => map.resize());
     resize.observe(container.current);
     return () => {

@@ -100,7 +100,7 @@ export function ZoneDrawing({ mode, initial, resetKey, onChange }: ZoneDrawingPr
 
   useEffect(() => {
     const td = draw.current;
-    if (!td || !ctx) return;
+    if (!td || !ctx || !ctx.map.style) return;
     td.clear();
     if (initial && initial.type === 'Polygon') {
       const f: GeoJSONStoreFeatures = {
@@ -118,7 +118,7 @@ export function ZoneDrawing({ mode, initial, resetKey, onChange }: ZoneDrawingPr
 
   useEffect(() => {
     const td = draw.current;
-    if (!td) return;
+    if (!td || !ctx?.map.style) return;
     td.setMode(mode === 'static' ? 'static' : mode);
   }, [mode, ctx]);
 

@@ -6,6 +6,9 @@ import { metresToPixels, toDisplay, type LonLat } from './coords';
 import { boundsOf, zonesCollection } from './zones';
 
 /** A layer of a GeoJSON source (the source id is filled in). */
+/** False once the map was removed (a new basemap setting makes a new map). */
+const alive = (map: maplibregl.Map) => !!(map as { style?: unknown }).style;
+
 type LayerDef = {
   id: string;
   type: 'fill' | 'line' | 'circle';
@@ -36,14 +39,15 @@ export function useGeoJson(
     });
     for (const layer of layers) map.addLayer({ ...layer, source: sourceId } as LayerSpecification);
     return () => {
-      if (!map.style) return; // the map itself is gone
+      if (!alive(map)) return; // the map itself is gone
       for (const layer of layers) if (map.getLayer(layer.id)) map.removeLayer(layer.id);
       if (map.getSource(sourceId)) map.removeSource(sourceId);
     };
     // eslint-disable-next-line react-hooks/exhaustive-deps -- layerKey stands for layers
   }, [map, sourceId, layerKey]);
   useEffect(() => {
-    (map?.getSource(sourceId) as maplibregl.GeoJSONSource | undefined)?.setData(data);
+    if (!map || !alive(map)) return;
+    (map.getSource(sourceId) as maplibregl.GeoJSONSource | undefined)?.setData(data);
   }, [map, sourceId, data, layerKey]);
 }
 
@@ -175,7 +179,7 @@ export function SubjectsLayer({
   useEffect(() => {
     if (!map) return;
     const update = () => {
-      if (!map.getSource('subjects')) return;
+      if (!alive(map) || !map.getSource('subjects')) return;
       const seen = new Set<number>();
       for (const f of map.querySourceFeatures('subjects', { filter: ['has', 'point_count'] })) {
         const id = f.properties.cluster_id as number;
@@ -324,7 +328,7 @@ export function FixesLayer({
   useEffect(() => {
     if (!map || !fit || !ctx) return;
     const b = boundsOf(points.map((p) => toDisplay([p.lon, p.lat], ctx.crs)));
-    if (b) map.fitBounds(b, { padding: 60, maxZoom: 16, duration: 0 });
+    if (b && alive(map)) map.fitBounds(b, { padding: 60, maxZoom: 16, duration: 0 });
     // eslint-disable-next-line react-hooks/exhaustive-deps -- fitKey stands for the points
   }, [map, fitKey]);
   return null;
@@ -341,7 +345,7 @@ export function FitBounds({
   const ctx = useMap();
   const key = JSON.stringify(bounds);
   useEffect(() => {
-    if (!ctx || !bounds) return;
+    if (!ctx || !bounds || !alive(ctx.map)) return;
     ctx.map.fitBounds([toDisplay(bounds[0], ctx.crs), toDisplay(bounds[1], ctx.crs)], {
       padding: 60,
       maxZoom,

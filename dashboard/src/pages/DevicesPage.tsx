@@ -1,16 +1,4 @@
-import {
-  App,
-  Button,
-  Card,
-  Drawer,
-  List,
-  Progress,
-  Space,
-  Switch,
-  Table,
-  Tag,
-  Typography,
-} from 'antd';
+import { App, Button, Card, Drawer, List, Progress, Space, Switch, Table, Tag } from 'antd';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
 import { canWrite, useUser } from '../api/auth';
@@ -176,19 +164,25 @@ function Commands({ id }: { id: string }) {
         dataSource={commands.data?.items ?? []}
         renderItem={(c) => (
           <List.Item data-testid="command-row">
-            <Typography.Text>{t(`devices.commandType.${c.type}`)}</Typography.Text>
-            <Tag
-              color={
-                c.status === 'done'
-                  ? 'green'
-                  : c.status === 'failed' || c.status === 'rejected'
-                    ? 'red'
-                    : 'blue'
+            <List.Item.Meta
+              title={
+                <span>
+                  {t(`devices.commandType.${c.type}`)}{' '}
+                  <Tag
+                    color={
+                      c.status === 'done'
+                        ? 'green'
+                        : c.status === 'failed' || c.status === 'rejected'
+                          ? 'red'
+                          : 'blue'
+                    }
+                  >
+                    {t(`devices.commandStatus.${c.status}`)}
+                  </Tag>
+                </span>
               }
-            >
-              {t(`devices.commandStatus.${c.status}`)}
-            </Tag>
-            <Typography.Text type="secondary">{formatTime(c.createdAt)}</Typography.Text>
+              description={formatTime(c.createdAt)}
+            />
           </List.Item>
         )}
       />

@@ -72,6 +72,7 @@ export function SettingsPage() {
           onChange={(e) => setText(e.target.value)}
           placeholder='{"kind":"raster","tiles":["http://tiles.intranet/{z}/{x}/{y}.png"],"crs":"GCJ02"}'
           style={{ fontFamily: 'monospace', marginTop: 4 }}
+          data-testid="map-config-input"
         />
         {invalid && (
           <AntAlert
@@ -81,10 +82,12 @@ export function SettingsPage() {
           />
         )}
         <Space style={{ marginTop: 8 }}>
-          <Button type="primary" onClick={apply}>
+          <Button type="primary" onClick={apply} data-testid="map-config-apply">
             {t('settings.apply')}
           </Button>
-          <Button onClick={reset}>{t('settings.reset')}</Button>
+          <Button onClick={reset} data-testid="map-config-reset">
+            {t('settings.reset')}
+          </Button>
         </Space>
       </Card>
       <MapView style={{ height: 420, marginTop: 16 }} testId="settings-map">

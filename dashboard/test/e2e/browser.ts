@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { expect } from 'vitest';
 
 /**
  * Debian's Chromium driven by playwright-core (never a downloaded browser). WebGL comes from
@@ -49,6 +50,28 @@ export async function waitForMap(page: Page, timeout = 60_000) {
       return !!map && map.loaded();
     },
     undefined,
+    { timeout, polling: 250 },
+  );
+}
+
+/** Waits until these layers of the current map draw at least one feature. */
+export async function waitForFeatures(page: Page, layers: string[], timeout = 60_000) {
+  await page.waitForFunction(
+    (ids) => {
+      const map = (
+        window as unknown as {
+          ccmMap?: {
+            loaded(): boolean;
+            getLayer(id: string): unknown;
+            queryRenderedFeatures(o: { layers: string[] }): unknown[];
+          };
+        }
+      ).ccmMap;
+      if (!map || !map.loaded()) return false;
+      const present = ids.filter((id) => map.getLayer(id));
+      return present.length > 0 && map.queryRenderedFeatures({ layers: present }).length > 0;
+    },
+    layers,
     { timeout, polling: 250 },
   );
 }
@@ -115,4 +138,15 @@ export async function mapPixel(page: Page, lon: number, lat: number): Promise<[n
     },
     [lon, lat] as [number, number],
   );
+}
+
+/**
+ * The map is not blank: the offline basemap (Natural Earth land) is drawn, the screen's own
+ * layers show features, and the canvas holds more than one or two colours.
+ */
+export async function expectMapDrawn(page: Page, layers: string[]) {
+  await waitForFeatures(page, layers);
+  expect(await renderedFeatures(page, ['ne-land']), 'basemap land drawn').toBeGreaterThan(0);
+  expect(await renderedFeatures(page, layers), `${layers.join(', ')} drawn`).toBeGreaterThan(0);
+  expect(await mapColours(page), 'colours on the map canvas').toBeGreaterThanOrEqual(3);
 }
