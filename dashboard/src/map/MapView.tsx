@@ -222,10 +222,10 @@ export function MapView({ children, style, className, bounds, testId }: MapViewP
     map.addControl(new maplibregl.ScaleControl({ unit: 'metric' }), 'bottom-left');
     let cancelled = false;
     let ready = false;
-    // Layers can be added once the style is in: normally on 'load', but 'load' waits for the
-    // first complete render, which a tile server that answers errors can hold back.
+    // Our sources and layers can go in as soon as the style is parsed ('style.load'); 'load'
+    // waits for the first complete render, which a slow or failing tile server holds back.
     const onReady = () => {
-      if (cancelled || ready || !map.isStyleLoaded()) return;
+      if (cancelled || ready) return;
       ready = true;
       if (config.kind === 'style') {
         // A self-hosted style: our borders on top of it.
@@ -251,9 +251,8 @@ export function MapView({ children, style, className, bounds, testId }: MapViewP
       });
       setState({ map, crs });
     };
-    map.on('load', onReady);
-    map.on('styledata', onReady);
-    map.on('idle', onReady);
+    map.once('style.load', onReady);
+    map.once('load', onReady);
     const resize = new ResizeObserver(() => map.resize());
     resize.observe(container.current);
     return () => {

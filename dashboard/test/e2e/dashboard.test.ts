@@ -323,7 +323,7 @@ describe('dashboard in a real browser against the real server', () => {
     await page.getByTestId('map-config-apply').click();
     await page.getByText('GCJ02').first().waitFor();
 
-    await page.goto(`${base}/`);
+    await page.getByTestId('nav-monitor').click();
     await page
       .locator('[data-testid="monitor-map"][data-map-ready="true"]')
       .waitFor()
