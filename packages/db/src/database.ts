@@ -73,6 +73,15 @@ export function openPostgres(options: PgOptions): Database {
   pool.on('error', (err) => {
     options.logger?.warn({ err: err.message }, '数据库连接中断 / idle database connection lost');
   });
+  // A client checked out (say, idle in a transaction between two statements) whose backend
+  // is terminated emits 'error' on the client itself, not the pool: without a listener Node
+  // crashes the process. With one, the transaction fails on its next statement and the pool
+  // drops the client on release (it is no longer queryable).
+  pool.on('connect', (client) => {
+    client.on('error', (err) => {
+      options.logger?.warn({ err: err.message }, '数据库连接中断 / database connection lost');
+    });
+  });
   const db = new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,
