@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { DB, ManagementLevel } from '@ccm/db';
 import { queueCommand } from '@ccm/device-gateway';
+import { haversineM } from '@ccm/geofence';
 import { raiseAlert, withdrawAlert } from './alerts';
 import type { CheckinSettings, SeparationSettings } from './settings';
 import { notify, recipientsFor } from '../notifications/notify';
@@ -416,17 +417,6 @@ async function meetRequest(
   return request.id;
 }
 
-/** Metres between two WGS-84 points (haversine). */
-function distanceM(lat1: number, lon1: number, lat2: number, lon2: number): number {
-  const r = 6_371_008.8;
-  const rad = Math.PI / 180;
-  const dLat = (lat2 - lat1) * rad;
-  const dLon = (lon2 - lon1) * rad;
-  const a =
-    Math.sin(dLat / 2) ** 2 + Math.cos(lat1 * rad) * Math.cos(lat2 * rad) * Math.sin(dLon / 2) ** 2;
-  return 2 * r * Math.asin(Math.min(1, Math.sqrt(a)));
-}
-
 interface BandFix {
   device_no: number;
   t: Date;
@@ -484,7 +474,7 @@ async function checkSeparation(
       last !== undefined &&
       recent.every(
         (f) =>
-          distanceM(f.lat_e6 / 1e6, f.lon_e6 / 1e6, last.lat_e6 / 1e6, last.lon_e6 / 1e6) <=
+          haversineM(f.lat_e6 / 1e6, f.lon_e6 / 1e6, last.lat_e6 / 1e6, last.lon_e6 / 1e6) <=
           settings.stationaryRadiusM,
       );
     if (!last || !spansPeriod || !still) return null;
@@ -495,7 +485,7 @@ async function checkSeparation(
   const checkinLon = c.lon_e6 / 1e6;
   const bandLat = band.lat_e6 / 1e6;
   const bandLon = band.lon_e6 / 1e6;
-  const d = distanceM(checkinLat, checkinLon, bandLat, bandLon);
+  const d = haversineM(checkinLat, checkinLon, bandLat, bandLon);
   const bandAccM = band.acc_dm / 10;
   const thresholdM = settings.checkinAccuracyM + bandAccM + settings.marginM;
   if (d <= thresholdM) return { alertId: null, distanceM: d };
