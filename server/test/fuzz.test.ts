@@ -83,6 +83,20 @@ describe('fuzzing every write route from its schema', () => {
   });
   afterAll(async () => s?.close());
 
+  // A failed sign-in is the one refusal that is audited on purpose (a security event: who
+  // tried which username from where); every other refused request must leave no entry.
+  const SECURITY_EVENTS = ['auth.login_failed', 'auth.account_locked'];
+  const auditCount = async () =>
+    Number(
+      (
+        await s.db
+          .selectFrom('audit_log')
+          .select((eb) => eb.fn.countAll<number>().as('n'))
+          .where('action', 'not in', SECURITY_EVENTS)
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
   it('finds the write routes in the OpenAPI document', () => {
     expect(ops.length).toBeGreaterThan(20);
     expect(ops.map((o) => o.path)).toEqual(
@@ -105,10 +119,7 @@ describe('fuzzing every write route from its schema', () => {
           ids,
           fc.oneof(shaped(op.body), fc.jsonValue()),
           async (user, id, body) => {
-            const before = await s.db
-              .selectFrom('audit_log')
-              .select((eb) => eb.fn.countAll<number>().as('n'))
-              .executeTakeFirstOrThrow();
+            const before = await auditCount();
             const res = await s.as(user, {
               method: op.method.toUpperCase() as 'POST',
               url: fillPath(op.path, id),
@@ -120,11 +131,8 @@ describe('fuzzing every write route from its schema', () => {
               const error = res.json().error;
               expect(typeof error?.code, where).toBe('string');
               expect(typeof error?.message, where).toBe('string');
-              const after = await s.db
-                .selectFrom('audit_log')
-                .select((eb) => eb.fn.countAll<number>().as('n'))
-                .executeTakeFirstOrThrow();
-              expect(after.n, `${where}: a refused request wrote to the audit log`).toBe(before.n);
+              const after = await auditCount();
+              expect(after, `${where}: a refused request wrote to the audit log`).toBe(before);
             }
           },
         ),
