@@ -488,30 +488,28 @@ export async function persistEngine(
     // States: progress for all, decision states where they changed; silence ones by
     // compare-and-set (engine-state.ts).
     await writeEngineStates(trx, outcomes);
+    const alerts: { event: AlertEvent; jurisdictionCode: string }[] = [];
+    const commands: EngineOutcome['commands'][number][] = [];
     for (const o of outcomes) {
       if (o.writtenVersion == null) continue; // someone else changed this subject: skip
-      for (const a of o.alerts) {
-        const id = await applyAlert(trx, a, o.jurisdictionCode);
-        if (id)
-          changes.push({
-            alertId: id,
-            action: a.action,
-            event: a,
-            jurisdictionCode: o.jurisdictionCode,
-          });
-      }
-      for (const c of o.commands) {
-        await trx
-          .insertInto('device_commands')
-          .values({
+      for (const a of o.alerts) alerts.push({ event: a, jurisdictionCode: o.jurisdictionCode });
+      commands.push(...o.commands);
+    }
+    changes.push(...(await applyAlerts(trx, alerts)));
+    if (commands.length > 0) {
+      const expiresAt = new Date(Date.now() + options.commandTtlMs);
+      await trx
+        .insertInto('device_commands')
+        .values(
+          commands.map((c) => ({
             device_id: c.deviceId,
             type: c.command.type,
             params: JSON.stringify(c.command.params),
-            expires_at: new Date(Date.now() + options.commandTtlMs),
+            expires_at: expiresAt,
             created_by: null,
-          })
-          .execute();
-      }
+          })),
+        )
+        .execute();
     }
     if (changes.length > 0) {
       await trx
@@ -544,90 +542,151 @@ export class EngineWriteError extends Error {
   }
 }
 
-async function applyAlert(
+/**
+ * The batch's alert changes, set-based: a few statements per batch instead of two round trips
+ * per change (each of which held the batch's transaction open while the gateway's event loop
+ * was busy). Changes are applied in rounds, each a run of the time-ordered list in which no
+ * alert appears twice (an alert opened and ended in one batch takes two rounds), so each
+ * alert's changes keep their order. Within a round ends, updates and withdrawals go before
+ * openings: a new episode of a zone's violation can only open once the one before it has
+ * ended (`alerts_one_open_violation`).
+ */
+async function applyAlerts(
   trx: Transaction<DB>,
-  a: AlertEvent,
-  jurisdictionCode: string,
-): Promise<string | undefined> {
-  const common = {
-    started_at: new Date(a.startedAtMs),
-    ended_at: a.endedAtMs === null ? null : new Date(a.endedAtMs),
-    late: a.late,
-    late_by_ms: a.lateByMs,
-    lat: a.lat,
-    lon: a.lon,
-    evidence: JSON.stringify(a.evidence),
+  items: readonly { event: AlertEvent; jurisdictionCode: string }[],
+): Promise<AlertChange[]> {
+  const changes: AlertChange[] = [];
+  let round: { event: AlertEvent; jurisdictionCode: string }[] = [];
+  const keys = new Set<string>();
+  for (const item of items) {
+    if (keys.has(item.event.key)) {
+      changes.push(...(await applyRound(trx, round)));
+      round = [];
+      keys.clear();
+    }
+    keys.add(item.event.key);
+    round.push(item);
+  }
+  if (round.length > 0) changes.push(...(await applyRound(trx, round)));
+  return changes;
+}
+
+const EVENT_ACTION = {
+  open: 'raised',
+  update: 'updated',
+  end: 'ended',
+  retract: 'withdrawn',
+} as const satisfies Record<AlertEvent['action'], string>;
+
+async function applyRound(
+  trx: Transaction<DB>,
+  round: readonly { event: AlertEvent; jurisdictionCode: string }[],
+): Promise<AlertChange[]> {
+  const ids = new Map<string, string>(); // engine key → alert id, for what this round changed
+  const remember = (rows: readonly { id: string; engine_key: string | null }[]) => {
+    for (const r of rows) if (r.engine_key !== null) ids.set(r.engine_key, r.id);
   };
-  let id: string | undefined;
-  let action: 'raised' | 'updated' | 'ended' | 'withdrawn';
-  switch (a.action) {
-    case 'open': {
-      const row = await trx
-        .insertInto('alerts')
-        .values({
-          ...common,
-          type: a.type,
-          severity: a.severity,
-          subject_id: a.subjectId,
-          device_id: a.deviceId,
-          zone_id: a.zoneId,
-          jurisdiction_code: jurisdictionCode,
-          dedupe_key: dedupeKey(a),
-          engine_key: a.key,
-        })
-        .onConflict((oc) => oc.doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      id = row?.id;
-      action = 'raised';
-      break;
-    }
-    case 'update':
-    case 'end': {
-      const row = await trx
-        .updateTable('alerts')
-        .set({ ...common, updated_at: new Date() })
-        .where('engine_key', '=', a.key)
-        .returning('id')
-        .executeTakeFirst();
-      id = row?.id;
-      action = a.action === 'end' ? 'ended' : 'updated';
-      break;
-    }
-    case 'retract': {
-      // The fixes in time order show the rules were never met: close it as withdrawn, with a
-      // system note, rather than delete what officers may already have seen.
-      const row = await trx
+  const now = new Date();
+  const moved = round.filter((i) => i.event.action === 'update' || i.event.action === 'end');
+  if (moved.length > 0) {
+    const values = moved.map(({ event: a }) => ({
+      key: a.key,
+      started_at: new Date(a.startedAtMs).toISOString(),
+      ended_at: a.endedAtMs === null ? null : new Date(a.endedAtMs).toISOString(),
+      late: a.late,
+      late_by_ms: a.lateByMs,
+      lat: a.lat,
+      lon: a.lon,
+      evidence: a.evidence,
+    }));
+    const { rows } = await sql<{ id: string; engine_key: string | null }>`
+      UPDATE alerts AS a
+         SET started_at = v.started_at, ended_at = v.ended_at, late = v.late,
+             late_by_ms = v.late_by_ms, lat = v.lat, lon = v.lon, evidence = v.evidence,
+             updated_at = ${now}
+        FROM jsonb_to_recordset(${JSON.stringify(values)}::jsonb)
+             AS v(key text, started_at timestamptz, ended_at timestamptz, late boolean,
+                  late_by_ms bigint, lat float8, lon float8, evidence jsonb)
+       WHERE a.engine_key = v.key
+      RETURNING a.id, a.engine_key`.execute(trx);
+    remember(rows);
+  }
+  const withdrawn = round.filter((i) => i.event.action === 'retract');
+  if (withdrawn.length > 0) {
+    // The fixes in time order show the rules were never met: close it as withdrawn, with a
+    // system note, rather than delete what officers may already have seen.
+    remember(
+      await trx
         .updateTable('alerts')
         .set({
           ended_at: sql`coalesce(ended_at, started_at)`,
           status: 'resolved',
           resolution: 'withdrawn',
-          resolved_at: new Date(),
-          updated_at: new Date(),
+          resolved_at: now,
+          updated_at: now,
         })
-        .where('engine_key', '=', a.key)
-        .returning('id')
-        .executeTakeFirst();
-      id = row?.id;
-      action = 'withdrawn';
-      break;
-    }
+        .where(
+          'engine_key',
+          'in',
+          withdrawn.map((i) => i.event.key),
+        )
+        .returning(['id', 'engine_key'])
+        .execute(),
+    );
   }
-  if (id) {
+  const opened = round.filter((i) => i.event.action === 'open');
+  if (opened.length > 0) {
+    remember(
+      await trx
+        .insertInto('alerts')
+        .values(
+          opened.map(({ event: a, jurisdictionCode }) => ({
+            started_at: new Date(a.startedAtMs),
+            ended_at: a.endedAtMs === null ? null : new Date(a.endedAtMs),
+            late: a.late,
+            late_by_ms: a.lateByMs,
+            lat: a.lat,
+            lon: a.lon,
+            evidence: JSON.stringify(a.evidence),
+            type: a.type,
+            severity: a.severity,
+            subject_id: a.subjectId,
+            device_id: a.deviceId,
+            zone_id: a.zoneId,
+            jurisdiction_code: jurisdictionCode,
+            dedupe_key: dedupeKey(a),
+            engine_key: a.key,
+          })),
+        )
+        .onConflict((oc) => oc.doNothing())
+        .returning(['id', 'engine_key'])
+        .execute(),
+    );
+  }
+  const changes: AlertChange[] = [];
+  for (const { event: a, jurisdictionCode } of round) {
+    const alertId = ids.get(a.key);
+    if (alertId) changes.push({ alertId, action: a.action, event: a, jurisdictionCode });
+  }
+  if (changes.length > 0) {
     await trx
       .insertInto('alert_events')
-      .values({
-        alert_id: id,
-        action,
-        actor_id: null,
-        note:
-          action === 'withdrawn'
-            ? '迟到的定位表明该违规不成立，系统已撤回 / late fixes show the rules were never met; withdrawn by the platform'
-            : null,
-        data: JSON.stringify({ late: a.late, lateByMs: a.lateByMs, evidence: a.evidence.kind }),
-      })
+      .values(
+        changes.map(({ alertId, event: a }) => {
+          const action = EVENT_ACTION[a.action];
+          return {
+            alert_id: alertId,
+            action,
+            actor_id: null,
+            note:
+              action === 'withdrawn'
+                ? '迟到的定位表明该违规不成立，系统已撤回 / late fixes show the rules were never met; withdrawn by the platform'
+                : null,
+            data: JSON.stringify({ late: a.late, lateByMs: a.lateByMs, evidence: a.evidence.kind }),
+          };
+        }),
+      )
       .execute();
   }
-  return id;
+  return changes;
 }

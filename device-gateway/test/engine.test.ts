@@ -157,6 +157,41 @@ describe.each(['postgres', 'pglite'] as const)(
       }
     });
 
+    it('one message with two visits to a zone: the first alert opens and ends, the second opens, in that order', async () => {
+      // One batch holds open → end → open of the same zone: the second episode may open only
+      // after the first has ended (one open violation per zone), each with its own history.
+      const subject = await seedMonitoredDevice(t.database.db, { deviceId: 'wb-eng-5' });
+      await exclusionZone(t.database.db, subject);
+      await gateway.reloadConfig();
+      const device = new DeviceClient({ url: broker.url, deviceId: 'wb-eng-5' });
+      await device.connect();
+      try {
+        const metres = [500, 400, 0, 0, 0, 0, 0, 400, 500, 500, 500, 500, 0, 0, 0, 0, 0];
+        const fixes = walk(Date.now() - metres.length * 10_000, metres);
+        await device.waitAcked(device.sendFixes(fixes));
+        const alerts = await alertsOf(subject.subjectId);
+        expect(alerts.map((a) => [a.type, a.ended_at === null])).toEqual([
+          ['zone_enter', false],
+          ['zone_enter', true],
+        ]);
+        expect(alerts[0]!.ended_at!.getTime()).toBeLessThanOrEqual(alerts[1]!.started_at.getTime());
+        for (const [alert, actions] of [
+          [alerts[0]!, ['raised', 'ended']],
+          [alerts[1]!, ['raised']],
+        ] as const) {
+          const history = await t.database.db
+            .selectFrom('alert_events')
+            .select('action')
+            .where('alert_id', '=', alert.id)
+            .orderBy('id')
+            .execute();
+          expect(history.map((h) => h.action)).toEqual(actions);
+        }
+      } finally {
+        await device.close();
+      }
+    });
+
     it('a restart mid-violation neither forgets the open alert nor raises it twice', async () => {
       const subject = await seedMonitoredDevice(t.database.db, { deviceId: 'wb-eng-2' });
       await exclusionZone(t.database.db, subject);
