@@ -271,7 +271,7 @@ export async function startPlatform(config: ServerConfig, logger: Logger): Promi
     await stream.start();
     cleanups.push(() => stream.stop());
     // Alert changes reach live clients at once (the outbox is also polled every second).
-    const unlistenOutbox = await database.listen('ccm_outbox', () => void stream.tick());
+    const unlistenOutbox = await database.listen('ccm_outbox', () => void stream.tickAlerts());
     cleanups.push(() => unlistenOutbox());
     // An unacknowledged critical alert escalates to the bureau after the configured time.
     const escalation = setInterval(() => {

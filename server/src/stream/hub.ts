@@ -52,9 +52,17 @@ export class StreamHub {
   #positionsSinceUs = Date.now() * 1000;
   #outboxAfter = 0;
   #timer: NodeJS.Timeout | undefined;
-  #ticking = false;
-  #again = false;
   #started = false;
+  /**
+   * Alerts and positions go round separately (each on its own pooled connection), so an
+   * alert never waits behind a tick's position query and fan-out, which at thousands of
+   * fixes per second takes longer than the alert itself.
+   */
+  readonly #alertRound = coalesced(() => this.#outbox());
+  readonly #positionRound = coalesced(async () => {
+    if (this.#clients.size > 0) await this.#positions();
+    else this.#positionsSinceUs = Date.now() * 1000;
+  });
   readonly #tickMs: number;
   readonly #maxBuffered: number;
 
@@ -95,25 +103,16 @@ export class StreamHub {
 
   /** One round: new positions and new outbox rows to the clients that may see them. */
   async tick(): Promise<void> {
-    // A NOTIFY during a running tick must not wait for the next timer tick (up to 1 s): the
-    // running tick goes round once more instead.
-    if (this.#ticking) {
-      this.#again = true;
-      return;
-    }
-    this.#ticking = true;
-    try {
-      do {
-        this.#again = false;
-        if (this.#clients.size > 0) await this.#positions();
-        else this.#positionsSinceUs = Date.now() * 1000;
-        await this.#outbox();
-      } while (this.#again);
-    } catch (err) {
-      this.options.onError?.(err);
-    } finally {
-      this.#ticking = false;
-    }
+    await Promise.all([this.tickPositions(), this.tickAlerts()]);
+  }
+
+  /** New outbox rows (alerts) only: what a NOTIFY ccm_outbox asks for. */
+  tickAlerts(): Promise<void> {
+    return this.#alertRound().catch((err: unknown) => this.options.onError?.(err));
+  }
+
+  tickPositions(): Promise<void> {
+    return this.#positionRound().catch((err: unknown) => this.options.onError?.(err));
   }
 
   #deliver(text: string, path: string, roles: readonly Role[]) {
@@ -228,4 +227,31 @@ export class StreamHub {
       .where('delivered_at', 'is', null)
       .execute();
   }
+}
+
+/**
+ * Runs `fn` one call at a time. A call while it runs does not wait for the next timer tick
+ * (up to 1 s) nor start a second run: the running one goes round once more, and every caller
+ * resolves when the round that saw its call has finished.
+ */
+function coalesced(fn: () => Promise<void>): () => Promise<void> {
+  let running: Promise<void> | undefined;
+  let again = false;
+  return () => {
+    if (running) {
+      again = true;
+      return running;
+    }
+    running = (async () => {
+      try {
+        do {
+          again = false;
+          await fn();
+        } while (again);
+      } finally {
+        running = undefined;
+      }
+    })();
+    return running;
+  };
 }
