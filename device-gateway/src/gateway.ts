@@ -383,7 +383,11 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         wake = undefined;
         continue;
       }
-      if (queue.length < options.maxBatchMessages) await sleep(options.maxBatchDelayMs);
+      // Wait for company only when the database is idle: while a batch commits, what queues
+      // meanwhile is the next batch, and sleeping on top of that wait only adds latency.
+      if (queue.length < options.maxBatchMessages && !inflight) {
+        await sleep(options.maxBatchDelayMs);
+      }
       const previous = inflight;
       const batch = takeBatch(
         queue,
