@@ -2,6 +2,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { REPO } from './report';
 
 /**
+ * The V8 flags the platform ships with (package.json `start`/`gateway`, deploy/Dockerfile):
+ * benchmark children run as production does. See docs/adr/0007-v8-young-generation.md.
+ */
+export const PLATFORM_NODE_FLAGS = ['--max-semi-space-size=64'];
+
+/**
  * A product process (gateway or platform) as a child, so its CPU time and memory can be read
  * from /proc without the load generator's own work mixed in. Started as `node --import tsx
  * <entry>` directly (not through npm), so the pid is the Node process itself.
@@ -26,7 +32,7 @@ export async function startChild(options: {
 }): Promise<Child> {
   const child = spawn(
     process.execPath,
-    [...(options.nodeArgs ?? []), '--import', 'tsx', options.entry],
+    [...PLATFORM_NODE_FLAGS, ...(options.nodeArgs ?? []), '--import', 'tsx', options.entry],
     {
       cwd: REPO,
       env: { ...process.env, ...options.env },
