@@ -130,6 +130,17 @@ export class StreamHub {
   async #positions() {
     const sinceUs = this.#positionsSinceUs;
     const now = new Date();
+    // Only the jurisdictions someone here may watch: a county's thousands of changed rows a
+    // second are not read, parsed and dropped for one township officer.
+    const scopes = coveringPaths(
+      [...this.#clients]
+        .filter((c) => POSITION_ROLES.includes(c.user.role))
+        .map((c) => c.user.jurisdictionPath),
+    );
+    if (scopes.length === 0) {
+      this.#positionsSinceUs = now.getTime() * 1000;
+      return;
+    }
     const rows = await this.db
       .selectFrom('device_state as ds')
       .innerJoin('devices as d', 'd.no', 'ds.device_no')
@@ -153,6 +164,9 @@ export class StreamHub {
         sql<boolean>`ds.updated_at > timestamptz 'epoch' + ${sinceUs} * interval '1 microsecond'`,
       )
       .where('ds.last_fix_t', 'is not', null)
+      .where((eb) =>
+        eb.or(scopes.flatMap((p) => [eb('j.path', '=', p), eb('j.path', 'like', `${p}.%`)])),
+      )
       // The fix must lie inside the order, and the order be active now.
       .where('o.starts_at', '<=', sql<Date>`ds.last_fix_t`)
       .where(
@@ -227,6 +241,16 @@ export class StreamHub {
       .where('delivered_at', 'is', null)
       .execute();
   }
+}
+
+/** The fewest paths whose subtrees hold all of `paths` (one inside another is dropped). */
+function coveringPaths(paths: readonly string[]): string[] {
+  const sorted = [...new Set(paths)].sort((a, b) => a.length - b.length);
+  const kept: string[] = [];
+  for (const p of sorted) {
+    if (!kept.some((k) => p === k || p.startsWith(`${k}.`))) kept.push(p);
+  }
+  return kept;
 }
 
 /**
