@@ -174,6 +174,70 @@ describe('live stream', () => {
     await expect.poll(() => garbage.closed()?.code).toBe(4400);
   });
 
+  it('an alert whose transaction commits after a later one is still pushed (outbox ids out of commit order)', async () => {
+    const db = platform.database.db;
+    const hub = new StreamHub(db, { loadAlert: loadAlertView });
+    await hub.start();
+    const sent: { type: string; alert: { id: string } }[] = [];
+    hub.add({
+      user: {
+        id: 'x',
+        username: 'watcher',
+        displayName: 'watcher',
+        role: 'officer',
+        jurisdictionCode: A.township,
+        jurisdictionPath: `450000.450100.${A.county}.${A.township}`,
+        sessionId: 's',
+        sessionScope: 'full',
+      },
+      send: (t) => sent.push(JSON.parse(t)),
+      bufferedBytes: () => 0,
+      close: () => {},
+    });
+    const alertIds: string[] = [];
+    for (const type of ['strap_tamper', 'battery_critical'] as const) {
+      const row = await db
+        .insertInto('alerts')
+        .values({
+          type,
+          severity: 'high',
+          subject_id: seeded.subjectId,
+          device_id: 'wb-stream',
+          jurisdiction_code: A.township,
+          dedupe_key: `${seeded.subjectId}:${type}:out-of-order`,
+          started_at: new Date(),
+        })
+        .returning('id')
+        .executeTakeFirstOrThrow();
+      alertIds.push(row.id);
+    }
+    const outboxRow = (alertId: string) => ({
+      topic: 'alert',
+      payload: JSON.stringify({ alertId, action: 'open', jurisdictionCode: A.township }),
+    });
+    // The first alert's transaction takes the lower outbox id and commits last.
+    let commit!: () => void;
+    const held = new Promise<void>((resolve) => (commit = resolve));
+    let inserted!: () => void;
+    const took = new Promise<void>((resolve) => (inserted = resolve));
+    const slow = db.transaction().execute(async (trx) => {
+      await trx.insertInto('outbox').values(outboxRow(alertIds[0]!)).execute();
+      inserted();
+      await held;
+    });
+    await took;
+    await db.insertInto('outbox').values(outboxRow(alertIds[1]!)).execute();
+    await hub.tickAlerts();
+    expect(sent.map((m) => m.alert.id)).toEqual([alertIds[1]]);
+    commit();
+    await slow;
+    await hub.tickAlerts();
+    expect(sent.map((m) => m.alert.id)).toEqual([alertIds[1], alertIds[0]]);
+    await hub.tickAlerts(); // found once: not pushed again
+    expect(sent).toHaveLength(2);
+    hub.stop();
+  });
+
   it('drops a client that cannot keep up instead of buffering without bound', async () => {
     const hub = new StreamHub(platform.database.db, {
       loadAlert: loadAlertView,

@@ -8,7 +8,8 @@ import { pathInScope } from '../auth/scope';
  * the gateway runs in this process or elsewhere:
  * - positions: `device_state` rows changed since the last tick (once a second), only fixes
  *   inside an active monitoring order — at most one update per subject per tick;
- * - alerts: `outbox` rows after the last one seen (woken by NOTIFY ccm_outbox, and polled).
+ * - alerts: `outbox` rows after the last one seen (woken by NOTIFY ccm_outbox, and polled),
+ *   and rows whose ids were skipped because their transaction committed late.
  * Each message goes only to clients whose jurisdiction covers it and whose role may see it.
  * A client that cannot keep up (more than `maxBufferedBytes` unsent) is dropped, never
  * buffered without bound.
@@ -45,12 +46,22 @@ export interface StreamHubOptions {
 }
 
 const SOURCES = ['gnss', 'lbs', 'wifi'] as const;
+/** How long a skipped outbox id is looked for, and the widest skip that is tracked id by id. */
+const OUTBOX_GAP_WAIT_MS = 60_000;
+const MAX_OUTBOX_GAP = 1000;
 
 export class StreamHub {
   readonly #clients = new Set<StreamClient>();
   /** Watermark of `device_state.updated_at` in µs: a JS Date (ms) would re-send rows forever. */
   #positionsSinceUs = Date.now() * 1000;
   #outboxAfter = 0;
+  /**
+   * Outbox ids above the watermark that were missing when a later one was read: a transaction
+   * that took its id first can commit after one that took a later id (the gateway's batch and
+   * an officer's acknowledgement, say). Each is looked for again until it turns up or for
+   * `OUTBOX_GAP_WAIT_MS` (a rolled-back insert leaves a gap that never fills).
+   */
+  readonly #outboxGaps = new Map<number, number>();
   #timer: NodeJS.Timeout | undefined;
   #started = false;
   /**
@@ -195,18 +206,37 @@ export class StreamHub {
   }
 
   async #outbox() {
+    const now = Date.now();
+    for (const [id, since] of this.#outboxGaps) {
+      if (now - since > OUTBOX_GAP_WAIT_MS) this.#outboxGaps.delete(id);
+    }
+    const after = this.#outboxAfter;
+    const gaps = [...this.#outboxGaps.keys()];
     const rows = await this.db
       .selectFrom('outbox')
       .select(['id', 'topic', 'payload'])
-      .where('id', '>', this.#outboxAfter)
-      .where('topic', 'in', ['alert', 'alert_update'])
+      .where((eb) =>
+        gaps.length > 0
+          ? eb.or([eb('id', '>', after), eb('id', 'in', gaps)])
+          : eb('id', '>', after),
+      )
       .orderBy('id')
       .limit(1000)
       .execute();
     if (rows.length === 0) return;
     const paths = new Map<string, string>();
     for (const row of rows) {
-      this.#outboxAfter = row.id;
+      if (row.id <= after) {
+        this.#outboxGaps.delete(row.id); // a late commit, found
+      } else {
+        // Ids skipped between the last row and this one belong to transactions that have not
+        // committed yet (or rolled back): look for them again on the next rounds.
+        if (row.id - this.#outboxAfter <= MAX_OUTBOX_GAP) {
+          for (let id = this.#outboxAfter + 1; id < row.id; id++) this.#outboxGaps.set(id, now);
+        }
+        this.#outboxAfter = row.id;
+      }
+      if (row.topic !== 'alert' && row.topic !== 'alert_update') continue;
       const payload = row.payload as { alertId?: string; jurisdictionCode?: string };
       if (!payload.alertId || !payload.jurisdictionCode) continue;
       let path = paths.get(payload.jurisdictionCode);
