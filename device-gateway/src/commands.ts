@@ -68,17 +68,22 @@ export function startCommandDispatcher(
         .forUpdate()
         .skipLocked()
         .execute();
-      for (const c of pending) {
-        const message = CommandMessage.parse({
-          id: c.id,
-          type: c.type,
-          params: c.params,
-          expires: c.expires_at.getTime(),
-        });
-        await client.publishAsync(deviceTopic(c.device_id, 'cmd'), JSON.stringify(message), {
-          qos: 1,
-        });
-      }
+      // All published at once, in order on the one connection, then their PUBACKs awaited
+      // together: one after another held this transaction open for a broker round trip per
+      // command (a wave of alerts queues a warn and a set_interval each).
+      await Promise.all(
+        pending.map((c) => {
+          const message = CommandMessage.parse({
+            id: c.id,
+            type: c.type,
+            params: c.params,
+            expires: c.expires_at.getTime(),
+          });
+          return client.publishAsync(deviceTopic(c.device_id, 'cmd'), JSON.stringify(message), {
+            qos: 1,
+          });
+        }),
+      );
       if (pending.length > 0) {
         await trx
           .updateTable('device_commands')
