@@ -3,19 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { supervisionEn } from '../../src/i18n/supervision.en';
 import { supervisionZh } from '../../src/i18n/supervision.zh-CN';
 import { leaveDays, MAX_LEAVE_DAYS, TOWNSHIP_MAX_DAYS } from '../../src/api/supervision';
-
-type Tree = { [key: string]: string | Tree };
-
-function leaves(tree: Tree, prefix = ''): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [k, v] of Object.entries(tree)) {
-    const key = prefix ? `${prefix}.${k}` : k;
-    if (typeof v === 'string') out.set(key, v);
-    else for (const [kk, vv] of leaves(v, key)) out.set(kk, vv);
-  }
-  return out;
-}
-const variables = (text: string) => [...text.matchAll(/{{(\w+)}}/g)].map((m) => m[1]).sort();
+import { leaves, variables, type Tree } from './translation-tree';
 
 describe('supervision translations', () => {
   const zh = leaves(supervisionZh as unknown as Tree);
