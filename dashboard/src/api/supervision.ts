@@ -4,13 +4,8 @@ import type { ManagementLevel } from './types';
 
 /** 监管业务 (#9): check-ins, leave, assessments, activities, reports and notifications. */
 
-export type LeaveStatus = 'pending' | 'approved' | 'rejected' | 'cancelled';
-export const LEAVE_STATUSES: readonly LeaveStatus[] = [
-  'pending',
-  'approved',
-  'rejected',
-  'cancelled',
-];
+export const LEAVE_STATUSES = ['pending', 'approved', 'rejected', 'cancelled'] as const;
+export type LeaveStatus = (typeof LEAVE_STATUSES)[number];
 
 export interface CircleGeometry {
   type: 'Circle';
@@ -52,13 +47,8 @@ export interface LeaveInput {
   travelHours: number;
 }
 
-export type Sanction = 'none' | 'admonition' | 'warning' | 'revocation_request';
-export const SANCTIONS: readonly Sanction[] = [
-  'none',
-  'admonition',
-  'warning',
-  'revocation_request',
-];
+export const SANCTIONS = ['none', 'admonition', 'warning', 'revocation_request'] as const;
+export type Sanction = (typeof SANCTIONS)[number];
 export const LEVELS: readonly ManagementLevel[] = ['strict', 'normal', 'lenient'];
 export type AssessmentStatus = 'recommended' | 'confirmed' | 'overridden';
 

@@ -36,7 +36,7 @@ import {
 } from '../api/supervision';
 import { AssessmentsTable } from '../pages/AssessmentsPage';
 import { LeaveCreateButton, LeavesTable } from '../pages/LeavesPage';
-import { formatTime, QueryState } from './common';
+import { errorText, formatTime, QueryState } from './common';
 
 const METHODS: readonly CheckinMethod[] = ['fingerprint', 'voiceprint', 'face'];
 const REQUEST_COLOUR: Record<CheckinRequest['status'], string | undefined> = {
@@ -51,7 +51,6 @@ const OUTCOME_COLOUR = {
   separation: 'magenta',
   unknown_subject: 'orange',
 };
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const pct = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
 
 function RequestCheckinButton({ subjectId }: { subjectId: string }) {

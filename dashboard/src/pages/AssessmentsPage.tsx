@@ -4,7 +4,6 @@ import {
   App,
   Button,
   Card,
-  DatePicker,
   Descriptions,
   Divider,
   Drawer,
@@ -35,7 +34,7 @@ import {
   type Sanction,
 } from '../api/supervision';
 import type { ManagementLevel } from '../api/types';
-import { formatTime, QueryState } from '../components/common';
+import { errorText, formatTime, MonthPicker, QueryState } from '../components/common';
 
 export const SANCTION_COLOUR: Record<Sanction, string | undefined> = {
   none: undefined,
@@ -49,7 +48,6 @@ export const ASSESSMENT_STATUS_COLOUR: Record<AssessmentStatus, string> = {
   overridden: 'purple',
 };
 
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const pct = (rate: number) => `${Math.round(rate * 1000) / 10}%`;
 
 export function SanctionTag({ sanction }: { sanction: Sanction }) {
@@ -386,14 +384,7 @@ export function AssessmentsPage() {
         }
       >
         <Space wrap style={{ marginBottom: 12 }}>
-          <DatePicker
-            picker="month"
-            allowClear={false}
-            value={dayjs(`${month}-01`)}
-            onChange={(d) => d && setMonth(d.format('YYYY-MM'))}
-            disabledDate={(d) => d.isAfter(dayjs(), 'month')}
-            data-testid="assessments-month"
-          />
+          <MonthPicker month={month} onChange={setMonth} data-testid="assessments-month" />
           <Select<AssessmentStatus | ''>
             value={status}
             onChange={setStatus}

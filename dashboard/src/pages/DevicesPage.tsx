@@ -4,7 +4,7 @@ import { useTranslation } from 'react-i18next';
 import { canWrite, useUser } from '../api/auth';
 import { useDeviceCommands, useDevices, useSendCommand } from '../api/queries';
 import type { Device } from '../api/types';
-import { formatTime, QueryState } from '../components/common';
+import { errorText, formatTime, QueryState } from '../components/common';
 import { ago } from '../i18n';
 
 export function DevicesPage() {
@@ -22,7 +22,7 @@ export function DevicesPage() {
       void message.success(t('devices.sent', { type: t(`devices.commandType.${type}`) }));
       setOpen(d.id);
     } catch (err) {
-      void message.error(err instanceof Error ? err.message : String(err));
+      void message.error(errorText(err));
     }
   };
   return (

@@ -31,7 +31,7 @@ import {
   type Leave,
   type LeaveStatus,
 } from '../api/supervision';
-import { formatTime, QueryState } from '../components/common';
+import { errorText, formatTime, QueryState } from '../components/common';
 
 const STATUS_COLOUR: Record<LeaveStatus, string> = {
   pending: 'gold',
@@ -39,8 +39,6 @@ const STATUS_COLOUR: Record<LeaveStatus, string> = {
   rejected: 'red',
   cancelled: 'default',
 };
-
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 /** Days of a leave as the rules count them (a started day counts), and who approves it. */
 export function leaveRule(start: Dayjs | null | undefined, end: Dayjs | null | undefined) {

@@ -5,6 +5,7 @@ import { useLocation, useNavigate } from 'react-router-dom';
 import { useAuth } from '../api/auth';
 import { homeFor } from '../App';
 import { setLanguage, type Language } from '../i18n';
+import { errorText } from '../components/common';
 
 export function LoginPage() {
   const { t, i18n } = useTranslation();
@@ -24,7 +25,7 @@ export function LoginPage() {
         replace: true,
       });
     } catch (err) {
-      setError(err instanceof Error ? err.message : String(err));
+      setError(errorText(err));
     } finally {
       setBusy(false);
     }

@@ -25,11 +25,10 @@ import {
   type OrderReportRow,
   type ReportMetrics,
 } from '../api/supervision';
-import { formatTime, QueryState } from '../components/common';
+import { errorText, formatTime, MonthPicker, QueryState } from '../components/common';
 
 type Section = keyof ReportMetrics;
 type MetricRow = { key: string; name: string; metrics: ReportMetrics; total?: boolean };
-const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 const pct = (rate: number | null) => (rate === null ? '—' : `${Math.round(rate * 1000) / 10}%`);
 
 /** The columns of each table of the monthly report, read out of the report's metrics. */
@@ -322,14 +321,7 @@ export function ReportsPage() {
       <Card size="small" title={t('supervision.reports.title')} style={{ marginBottom: 16 }}>
         <Space wrap>
           <Typography.Text>{t('supervision.reports.month')}</Typography.Text>
-          <DatePicker
-            picker="month"
-            allowClear={false}
-            value={dayjs(`${month}-01`)}
-            onChange={(d) => d && setMonth(d.format('YYYY-MM'))}
-            disabledDate={(d) => d.isAfter(dayjs(), 'month')}
-            data-testid="report-month"
-          />
+          <MonthPicker month={month} onChange={setMonth} data-testid="report-month" />
           <Typography.Text>{t('supervision.common.jurisdiction')}</Typography.Text>
           <Select<string>
             allowClear
