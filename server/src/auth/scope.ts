@@ -13,9 +13,13 @@ export function inScope(user: AuthUser, jurisdictionColumn: string): Expression<
     WHERE path = ${user.jurisdictionPath} OR path LIKE ${`${user.jurisdictionPath}.%`})`;
 }
 
+/** True when the dotted jurisdiction `path` is `rootPath` itself or a node below it. */
+export const isPathWithin = (rootPath: string, path: string): boolean =>
+  path === rootPath || path.startsWith(`${rootPath}.`);
+
 /** True when `path` is the user's node or below it. */
 export const pathInScope = (user: AuthUser, path: string): boolean =>
-  path === user.jurisdictionPath || path.startsWith(`${user.jurisdictionPath}.`);
+  isPathWithin(user.jurisdictionPath, path);
 
 export const forbidden = (message = '无权执行此操作 / not allowed for your role') =>
   new AppError(403, 'FORBIDDEN', message);

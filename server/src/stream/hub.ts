@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { DB, Role } from '@ccm/db';
 import type { AuthUser } from '../auth/types';
-import { pathInScope } from '../auth/scope';
+import { isPathWithin, pathInScope, pathWithin } from '../auth/scope';
 
 /**
  * The live stream's fan-out. Two sources, both read from the database so they work whether
@@ -70,10 +70,7 @@ export class StreamHub {
    * fixes per second takes longer than the alert itself.
    */
   readonly #alertRound = coalesced(() => this.#outbox());
-  readonly #positionRound = coalesced(async () => {
-    if (this.#clients.size > 0) await this.#positions();
-    else this.#positionsSinceUs = Date.now() * 1000;
-  });
+  readonly #positionRound = coalesced(() => this.#positions());
   readonly #tickMs: number;
   readonly #maxBuffered: number;
 
@@ -142,7 +139,8 @@ export class StreamHub {
     const sinceUs = this.#positionsSinceUs;
     const now = new Date();
     // Only the jurisdictions someone here may watch: a county's thousands of changed rows a
-    // second are not read, parsed and dropped for one township officer.
+    // second are not read, parsed and dropped for one township officer. With no one watching,
+    // the watermark just moves on.
     const scopes = coveringPaths(
       [...this.#clients]
         .filter((c) => POSITION_ROLES.includes(c.user.role))
@@ -175,9 +173,7 @@ export class StreamHub {
         sql<boolean>`ds.updated_at > timestamptz 'epoch' + ${sinceUs} * interval '1 microsecond'`,
       )
       .where('ds.last_fix_t', 'is not', null)
-      .where((eb) =>
-        eb.or(scopes.flatMap((p) => [eb('j.path', '=', p), eb('j.path', 'like', `${p}.%`)])),
-      )
+      .where((eb) => eb.or(scopes.map((p) => pathWithin(p, 'j.path'))))
       // The fix must lie inside the order, and the order be active now.
       .where('o.starts_at', '<=', sql<Date>`ds.last_fix_t`)
       .where(
@@ -278,7 +274,7 @@ function coveringPaths(paths: readonly string[]): string[] {
   const sorted = [...new Set(paths)].sort((a, b) => a.length - b.length);
   const kept: string[] = [];
   for (const p of sorted) {
-    if (!kept.some((k) => p === k || p.startsWith(`${k}.`))) kept.push(p);
+    if (!kept.some((k) => isPathWithin(k, p))) kept.push(p);
   }
   return kept;
 }

@@ -1,5 +1,5 @@
 import type { CorrectionType, ManagementLevel, SubjectStatus } from '@ccm/db';
-import { pathInScope, pathWithin } from '../auth/scope';
+import { isPathWithin, pathInScope, pathWithin } from '../auth/scope';
 import type { AuthUser } from '../auth/types';
 import { AppError } from '../errors';
 import { decodeCursor } from '../http';
@@ -122,11 +122,7 @@ async function requireOfficer(db: Db, actor: AuthUser, officerId: string, office
       [{ in: 'body', field: 'officerId' }],
     );
   }
-  if (
-    row.role !== 'officer' ||
-    row.disabled ||
-    !(office.path === row.path || office.path.startsWith(`${row.path}.`))
-  ) {
+  if (row.role !== 'officer' || row.disabled || !isPathWithin(row.path, office.path)) {
     throw invalidField(
       'officerId',
       '须为负责该司法所的在职矫正工作人员 / must be an enabled officer of the subject’s office',

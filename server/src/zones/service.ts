@@ -4,6 +4,7 @@ import type { DB, ZonesTable } from '@ccm/db';
 import { compileGeometry, validateZoneGeometry } from '@ccm/geofence';
 import { audit } from '../audit/audit';
 import type { AuthUser } from '../auth/types';
+import { isPathWithin } from '../auth/scope';
 import { AppError } from '../errors';
 import { iso } from '../http';
 import {
@@ -94,7 +95,7 @@ async function placeZone(
   const code = jurisdictionCode ?? subject?.jurisdiction_code ?? user.jurisdictionCode;
   const node = await findJurisdictionInScope(trx, user, code);
   if (!node) throw jurisdictionNotFound();
-  if (subject && subject.path !== node.path && !subject.path.startsWith(`${node.path}.`)) {
+  if (subject && !isPathWithin(node.path, subject.path)) {
     throw new AppError(
       400,
       'ZONE_SUBJECT_OUTSIDE_JURISDICTION',
