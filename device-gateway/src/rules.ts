@@ -571,6 +571,16 @@ async function applyAlerts(
   return changes;
 }
 
+/** The columns an alert takes from the engine's episode, on opening and on every change. */
+const episodeColumns = (a: AlertEvent) => ({
+  started_at: new Date(a.startedAtMs),
+  ended_at: a.endedAtMs === null ? null : new Date(a.endedAtMs),
+  late: a.late,
+  late_by_ms: a.lateByMs,
+  lat: a.lat,
+  lon: a.lon,
+});
+
 const EVENT_ACTION = {
   open: 'raised',
   update: 'updated',
@@ -589,14 +599,10 @@ async function applyRound(
   const now = new Date();
   const moved = round.filter((i) => i.event.action === 'update' || i.event.action === 'end');
   if (moved.length > 0) {
+    // Dates go into the JSON as ISO strings; evidence as the object itself (a jsonb field).
     const values = moved.map(({ event: a }) => ({
       key: a.key,
-      started_at: new Date(a.startedAtMs).toISOString(),
-      ended_at: a.endedAtMs === null ? null : new Date(a.endedAtMs).toISOString(),
-      late: a.late,
-      late_by_ms: a.lateByMs,
-      lat: a.lat,
-      lon: a.lon,
+      ...episodeColumns(a),
       evidence: a.evidence,
     }));
     const { rows } = await sql<{ id: string; engine_key: string | null }>`
@@ -641,12 +647,7 @@ async function applyRound(
         .insertInto('alerts')
         .values(
           opened.map(({ event: a, jurisdictionCode }) => ({
-            started_at: new Date(a.startedAtMs),
-            ended_at: a.endedAtMs === null ? null : new Date(a.endedAtMs),
-            late: a.late,
-            late_by_ms: a.lateByMs,
-            lat: a.lat,
-            lon: a.lon,
+            ...episodeColumns(a),
             evidence: JSON.stringify(a.evidence),
             type: a.type,
             severity: a.severity,
