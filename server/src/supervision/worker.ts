@@ -10,8 +10,8 @@ import { loadSettings } from './settings';
  * The supervision rules that run on time rather than on a device message: check-in
  * schedules, random requests, missed deadlines, the review of new check-ins, order reminders
  * and expiry, leave returns, outbox pruning, and the monthly assessment (a hook, so the
- * assessment module stays its own). One pass is `runOnce(now)`; every step is idempotent, so a pass may repeat
- * or run on several servers at once without doing anything twice.
+ * assessment module stays its own). One pass is `runOnce(now)`; every step is idempotent, so
+ * a pass may repeat or run on several servers at once without doing anything twice.
  */
 export interface SupervisionOptions {
   /** Seconds between passes. */
