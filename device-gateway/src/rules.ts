@@ -187,18 +187,18 @@ export class EngineRules implements RulesStage {
     return run;
   }
 
-  /** Approved leaves (外出审批) per subject: their county zones are suspended meanwhile. */
+  /** Approved leaves (外出审批) per subject: their county zones' violations are authorised meanwhile. */
   async #leaveSuspensions(since: Date): Promise<Map<string, Suspension[]>> {
     const leaves = await this.db
       .selectFrom('leave_requests')
-      .select(['subject_id', 'starts_at', 'ends_at'])
+      .select(['id', 'subject_id', 'starts_at', 'ends_at'])
       .where('status', '=', 'approved')
       .where('ends_at', '>', since)
       .execute();
     const out = new Map<string, Suspension[]>();
     for (const l of leaves) {
       const list = out.get(l.subject_id) ?? [];
-      list.push({ fromMs: l.starts_at.getTime(), toMs: l.ends_at.getTime() });
+      list.push({ fromMs: l.starts_at.getTime(), toMs: l.ends_at.getTime(), ref: l.id });
       out.set(l.subject_id, list);
     }
     return out;
@@ -462,7 +462,18 @@ function sameEndSignals(a: SubjectState['device']['endSignals'], b: typeof a): b
   return true;
 }
 
-const dedupeKey = (a: AlertEvent) => `${a.subjectId}:${a.type}:${a.zoneId ?? '-'}`;
+/**
+ * The leave's destination and reason, as the officer recorded them (a suspension's ref is
+ * its leave's id), for the alert it authorised.
+ */
+const leaveNote = (leaveId: string) => sql<string>`(
+  SELECT '外出审批期间（' || l.destination || '）：' || l.reason
+         || ' / during an approved leave to ' || l.destination || ': ' || l.reason
+    FROM leave_requests l WHERE l.id::text = ${leaveId})`;
+
+/** One open violation per subject, type and zone; what a leave authorised never blocks one. */
+const dedupeKey = (a: AlertEvent) =>
+  `${a.subjectId}:${a.type}:${a.zoneId ?? '-'}${a.authorisedBy === null ? '' : ':authorised'}`;
 
 export interface AlertChange {
   alertId: string;
@@ -516,7 +527,8 @@ export async function persistEngine(
         .insertInto('outbox')
         .values(
           changes.map((c) => ({
-            topic: c.action === 'open' ? 'alert' : 'alert_update',
+            // What a leave authorised is on record, not news: no alarm on officers' screens.
+            topic: c.action === 'open' && c.event.authorisedBy === null ? 'alert' : 'alert_update',
             payload: JSON.stringify({
               alertId: c.alertId,
               action: c.action,
@@ -657,6 +669,12 @@ async function applyRound(
             jurisdiction_code: jurisdictionCode,
             dedupe_key: dedupeKey(a),
             engine_key: a.key,
+            // Inside an approved leave: on record, closed as authorised by the platform.
+            ...(a.authorisedBy !== null && {
+              status: 'resolved',
+              resolution: 'authorised',
+              resolved_at: now,
+            }),
           })),
         )
         .onConflict((oc) => oc.doNothing())
@@ -682,8 +700,15 @@ async function applyRound(
             note:
               action === 'withdrawn'
                 ? '迟到的定位表明该违规不成立，系统已撤回 / late fixes show the rules were never met; withdrawn by the platform'
-                : null,
-            data: JSON.stringify({ late: a.late, lateByMs: a.lateByMs, evidence: a.evidence.kind }),
+                : action === 'raised' && a.authorisedBy !== null
+                  ? leaveNote(a.authorisedBy)
+                  : null,
+            data: JSON.stringify({
+              late: a.late,
+              lateByMs: a.lateByMs,
+              evidence: a.evidence.kind,
+              ...(a.authorisedBy !== null && { resolution: 'authorised', leaveId: a.authorisedBy }),
+            }),
           };
         }),
       )

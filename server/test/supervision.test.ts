@@ -330,7 +330,7 @@ describe('supervision workflows through the real broker and database', () => {
     );
   });
 
-  it('approved leave suspends the county exit rule; a late return raises zone_exit and is linked', async () => {
+  it('approved leave authorises the county exit (on record, no warning); a late return raises zone_exit and is linked', async () => {
     const { seeded, client } = await wristband('wb-leave-1');
     const county = await s.as('bureauA', {
       method: 'POST',
@@ -415,8 +415,38 @@ describe('supervision workflows through the real broker and database', () => {
     expect(note.note).toContain('探望住院的母亲');
     // The gateway reloads zones and leaves on NOTIFY ccm_config within a second; here, at once.
     await gateway.reloadConfig();
-    // The rest of the stay raises nothing.
+    const approvedAt = new Date();
+    // The rest of the stay raises no violation: the exit the county rule would have raised
+    // is on record, closed as authorised by the platform, with the leave's reason on it.
     await client.waitAcked(client.sendFixes(away.slice(10)));
+    await waitFor(
+      async () => (await alertsOf(seeded.subjectId, 'zone_exit')).length === 2,
+      15_000,
+      'the authorised exit during the leave',
+    );
+    const [authorised] = (await alertsOf(seeded.subjectId, 'zone_exit')).filter(
+      (a) => a.id !== early!.id,
+    );
+    expect(authorised).toMatchObject({ status: 'resolved', resolution: 'authorised' });
+    expect(authorised!.started_at.getTime()).toBeGreaterThanOrEqual(startsAt.getTime());
+    const raised = await s.db
+      .selectFrom('alert_events')
+      .select(['note', 'data'])
+      .where('alert_id', '=', authorised!.id)
+      .where('action', '=', 'raised')
+      .executeTakeFirstOrThrow();
+    expect(raised.note).toContain('探望住院的母亲');
+    expect(raised.note).toContain('桂林市七星区');
+    expect(raised.data).toMatchObject({ resolution: 'authorised', leaveId: leave.json().id });
+    // Nothing told the wearer to go back during the leave.
+    const warned = await s.db
+      .selectFrom('device_commands')
+      .select('id')
+      .where('device_id', '=', seeded.deviceId)
+      .where('type', '=', 'warn')
+      .where('created_at', '>=', approvedAt)
+      .execute();
+    expect(warned).toEqual([]);
     // Still in Guilin after the leave ended: fixes 30 s apart from 30 s after the end.
     const late = Array.from({ length: 6 }, (_, i) => ({
       t: endsAt.getTime() + 30_000 + i * 30_000,
@@ -427,16 +457,24 @@ describe('supervision workflows through the real broker and database', () => {
     }));
     await client.waitAcked(client.sendFixes(late));
     await waitFor(
-      async () => (await alertsOf(seeded.subjectId, 'zone_exit')).length === 2,
+      async () => (await alertsOf(seeded.subjectId, 'zone_exit')).length === 3,
       15_000,
       'zone_exit after the leave',
     );
-    const exits = (await alertsOf(seeded.subjectId, 'zone_exit')).filter((a) => a.id !== early!.id);
-    // One new alert, after the end: the hours away during the approved leave raised nothing.
+    const exits = (await alertsOf(seeded.subjectId, 'zone_exit')).filter(
+      (a) => a.id !== early!.id && a.id !== authorised!.id,
+    );
+    // The authorised record ends with the leave; the violation starts after it.
     expect(exits).toHaveLength(1);
     expect(exits[0]!.zone_id).toBe(county.json().id);
     expect(exits[0]!.status).toBe('open');
     expect(exits[0]!.started_at.getTime()).toBeGreaterThanOrEqual(endsAt.getTime());
+    const ended = await s.db
+      .selectFrom('alerts')
+      .select('ended_at')
+      .where('id', '=', authorised!.id)
+      .executeTakeFirstOrThrow();
+    expect(ended.ended_at).toEqual(endsAt);
 
     // The return check links it and tells the office and the bureau.
     await worker.runOnce(endsAt.getTime() + 31 * MIN);

@@ -81,6 +81,7 @@ export function eventFromRecord(
     lat: record.lat,
     lon: record.lon,
     evidence,
+    authorisedBy: record.authorisedBy ?? null,
   };
 }
 

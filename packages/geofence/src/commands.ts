@@ -13,7 +13,8 @@ export const WARN_TEXT: Readonly<Partial<Record<AlertType, string>>> = Object.fr
 /**
  * Commands follow the alerts: a warning for each zone violation that is open now (a late
  * one that already ended is history, not something to warn about), and the reporting
- * interval at 15 s while any zone violation is open, back to normal when none is.
+ * interval at 15 s while any zone violation is open, back to normal when none is. What an
+ * approved leave authorises is no violation: no warning, no faster reporting.
  */
 export function deriveCommands(
   events: readonly AlertEvent[],
@@ -23,14 +24,15 @@ export function deriveCommands(
 ): { commands: DeviceCommand[]; commandedIntervalS: number | null } {
   const commands: DeviceCommand[] = [];
   const warned = new Set<string>();
-  const stillOpen = new Set(records.filter((r) => r.endedAtMs === null).map((r) => r.key));
+  const violations = records.filter((r) => r.endedAtMs === null && r.authorisedBy === undefined);
+  const stillOpen = new Set(violations.map((r) => r.key));
   for (const e of events) {
     const text = WARN_TEXT[e.type];
     if (e.action !== 'open' || !stillOpen.has(e.key) || !text || warned.has(text)) continue;
     warned.add(text);
     commands.push({ type: 'warn', params: { text, vibrate: true } });
   }
-  const violating = records.some((r) => ZONE_ALERT_TYPES.has(r.type) && r.endedAtMs === null);
+  const violating = violations.some((r) => ZONE_ALERT_TYPES.has(r.type));
   const target = violating ? options.violationIntervalS : options.normalIntervalS;
   if (target === (commandedIntervalS ?? options.normalIntervalS)) {
     return { commands, commandedIntervalS };

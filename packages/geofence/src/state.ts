@@ -44,6 +44,8 @@ export interface ZoneTrack {
   /** While violating in a scheduled zone: the end of the active window. */
   windowEndMs: number | null;
   pending: Evidence | null;
+  /** Evaluated inside a suspension: its ref (absent: not authorised). */
+  authorisedBy?: string;
 }
 
 /** Everything derived from the time-ordered fixes; re-derivable from `base` + `window`. */
@@ -71,6 +73,8 @@ export interface AlertRecord {
   deviceId: string | null;
   /** Withdrawn after late fixes; kept (with an end) so its key is never reused. */
   retracted: boolean;
+  /** Raised inside a suspension: its ref (absent: a violation). */
+  authorisedBy?: string;
 }
 
 export interface SubjectState {
@@ -185,6 +189,7 @@ const DerivedSchema = z.object({
       startedAtMs: finite.nullable(),
       windowEndMs: finite.nullable(),
       pending: EvidenceSchema.nullable(),
+      authorisedBy: z.string().optional(),
     }),
   ),
 });
@@ -208,6 +213,7 @@ const SubjectStateSchema = z.object({
       lateByMs: finite,
       deviceId: z.string().nullable(),
       retracted: z.boolean(),
+      authorisedBy: z.string().optional(),
     }),
   ),
   device: z.object({ endSignals: z.partialRecord(AlertType, finite) }),

@@ -61,13 +61,17 @@ export interface ZoneInput {
 }
 
 /**
- * A period in which an assigned zone is not evaluated: the home county during an approved
- * leave (外出审批). A violation open when it starts ends at its start; after its end the zone
- * applies again from the next fix, so a subject not back by then is confirmed outside anew.
+ * A period in which an assigned zone's violations are authorised: the home county during an
+ * approved leave (外出审批). A violation open when it starts ends at its start. Inside it the
+ * zone is still evaluated, but what it would have raised is raised as authorised (`authorisedBy`
+ * = `ref`): on record with its reason, never a warning, never in the open queue. After its end
+ * the zone applies again from the next fix, so a subject not back by then is confirmed anew.
  */
 export interface Suspension {
   fromMs: number;
   toMs: number;
+  /** What authorised it (the leave's id); defaults to `suspension`. */
+  ref?: string;
 }
 
 /**
@@ -187,6 +191,8 @@ export interface AlertEvent {
   lat: number | null;
   lon: number | null;
   evidence: AlertEvidence;
+  /** Raised inside a suspension (approved leave): the suspension's `ref`. Null: a violation. */
+  authorisedBy: string | null;
 }
 
 /** Downlink commands (MQTT `…/cmd`); the gateway adds `id` and `expires`. */

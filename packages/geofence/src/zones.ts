@@ -116,7 +116,15 @@ export interface SubjectZones {
   scheduleOf(zone: CompiledZone): WeeklySchedule | null;
   /** Does the zone apply at `atMs`: its schedule, the assignment's validity, no suspension. */
   isActive(zone: CompiledZone, atMs: number): boolean;
-  /** When the active period containing `atMs` ends; null when it does not end. */
+  /**
+   * The ref of the suspension the zone is in at `atMs` when it would otherwise apply (its
+   * violations are then authorised, not raised), or null.
+   */
+  authorisedAt(zone: CompiledZone, atMs: number): string | null;
+  /**
+   * When the period containing `atMs` in which the zone applies (or applies authorised)
+   * ends; null when it does not end.
+   */
   activeUntilMs(zone: CompiledZone, atMs: number): number | null;
   /** The subject's exclusion zones whose box meets the given box (candidates only). */
   exclusionIn(minX: number, minY: number, maxX: number, maxY: number): CompiledZone[];
@@ -145,6 +153,7 @@ export function zonesForSubject(
       includes: (zoneId) => index.byId.has(zoneId),
       scheduleOf: (zone) => zone.schedule,
       isActive: (zone, atMs) => isScheduleActive(zone.schedule, atMs),
+      authorisedAt: () => null,
       activeUntilMs: (zone, atMs) => activeWindowEndMs(zone.schedule, atMs),
       exclusionIn: (minX, minY, maxX, maxY) =>
         searchTree(index.tree, index.zones, minX, minY, maxX, maxY),
@@ -177,6 +186,10 @@ export function zonesForSubject(
       const limit = limits.get(zone.id);
       return (!limit || limit.contains(atMs)) && isScheduleActive(scheduleOf(zone), atMs);
     },
+    authorisedAt: (zone, atMs) => {
+      const ref = limits.get(zone.id)?.suspendedBy(atMs) ?? null;
+      return ref !== null && isScheduleActive(scheduleOf(zone), atMs) ? ref : null;
+    },
     activeUntilMs: (zone, atMs) => {
       const scheduleEnd = activeWindowEndMs(scheduleOf(zone), atMs);
       const limitEnd = limits.get(zone.id)?.endAfter(atMs) ?? null;
@@ -189,7 +202,12 @@ export function zonesForSubject(
 
 interface ActivityLimits {
   contains(atMs: number): boolean;
-  /** The first moment after `atMs` at which the zone stops applying, or null. */
+  /** Inside the validity and a suspension: the suspension's ref; otherwise null. */
+  suspendedBy(atMs: number): string | null;
+  /**
+   * The first moment after `atMs` at which the zone stops applying as it does at `atMs`
+   * (a suspension begins or ends, the validity ends), or null.
+   */
   endAfter(atMs: number): number | null;
 }
 
@@ -200,12 +218,19 @@ function activityLimits(a: ZoneAssignment): ActivityLimits {
   const suspensions = [...(a.suspensions ?? [])]
     .filter((s) => Number.isFinite(s.fromMs) && Number.isFinite(s.toMs) && s.toMs > s.fromMs)
     .sort((x, y) => x.fromMs - y.fromMs);
-  const suspended = (atMs: number) => suspensions.some((s) => atMs >= s.fromMs && atMs < s.toMs);
+  const suspensionAt = (atMs: number) =>
+    suspensions.find((s) => atMs >= s.fromMs && atMs < s.toMs) ?? null;
+  const valid = (atMs: number) => atMs >= fromMs && atMs < toMs;
   return {
-    contains: (atMs) => atMs >= fromMs && atMs < toMs && !suspended(atMs),
+    contains: (atMs) => valid(atMs) && suspensionAt(atMs) === null,
+    suspendedBy: (atMs) => {
+      const s = valid(atMs) ? suspensionAt(atMs) : null;
+      return s === null ? null : (s.ref ?? 'suspension');
+    },
     endAfter: (atMs) => {
-      const next = suspensions.find((s) => s.fromMs > atMs)?.fromMs ?? Infinity;
-      const end = Math.min(next, toMs);
+      const boundary =
+        suspensionAt(atMs)?.toMs ?? suspensions.find((s) => s.fromMs > atMs)?.fromMs ?? Infinity;
+      const end = Math.min(boundary, toMs);
       return Number.isFinite(end) ? end : null;
     },
   };

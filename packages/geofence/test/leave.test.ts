@@ -1,17 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import type { AlertEvent, FixInput, SubjectState, ZoneAssignment, ZoneInput } from '../src/index';
+import type {
+  AlertEvent,
+  DeviceCommand,
+  FixInput,
+  SubjectState,
+  ZoneAssignment,
+  ZoneInput,
+} from '../src/index';
 import { compileZones, createSubjectState, processBatch, zonesForSubject } from '../src/index';
 import { HOUR_MS, MIN_MS, fix, offset } from './helpers';
 
 /**
  * 外出审批: an approved leave suspends the home-county zone for its window and adds a
  * destination zone valid for part of it. Validity and suspensions are evaluated at each fix's
- * own time, so a late upload is judged by the rules in force when the fix was taken.
+ * own time, so a late upload is judged by the rules in force when the fix was taken. What the
+ * county would have raised during the leave is raised authorised by the leave: on record, no
+ * violation, no warning.
  */
 const home = { lat: 22.817, lon: 108.366 };
 const destination = offset(home.lat, home.lon, 0, 150_000); // 150 km east
 const T0 = Date.parse('2026-12-01T00:00:00Z');
-const LEAVE = { fromMs: T0 + 2 * HOUR_MS, toMs: T0 + 50 * HOUR_MS };
+const LEAVE = { fromMs: T0 + 2 * HOUR_MS, toMs: T0 + 50 * HOUR_MS, ref: 'leave-1' };
 
 const ZONES: ZoneInput[] = [
   {
@@ -46,7 +55,7 @@ function track(fromMs: number, toMs: number, where: (tMs: number) => { lat: numb
   return out;
 }
 
-function live(assignments: ZoneAssignment[], fixes: FixInput[]) {
+function live(assignments: ZoneAssignment[], fixes: FixInput[], commands: DeviceCommand[] = []) {
   const zones = zonesForSubject(index, assignments);
   let state: SubjectState = createSubjectState('s-1');
   const alerts: AlertEvent[] = [];
@@ -54,13 +63,18 @@ function live(assignments: ZoneAssignment[], fixes: FixInput[]) {
     const result = processBatch(state, { fixes: [f], nowMs: f.receivedAtMs }, zones);
     state = result.state;
     alerts.push(...result.alerts);
+    commands.push(...result.commands);
   }
   return alerts;
 }
 
 const at = (tMs: number) => new Date(tMs).toISOString();
+/** Violations only: what the leave authorised is left out. */
+const violations = (alerts: AlertEvent[]) => alerts.filter((a) => a.authorisedBy === null);
 const opened = (alerts: AlertEvent[]) =>
-  alerts.filter((a) => a.action === 'open').map((a) => `${a.zoneId}@${at(a.startedAtMs)}`);
+  violations(alerts)
+    .filter((a) => a.action === 'open')
+    .map((a) => `${a.zoneId}@${at(a.startedAtMs)}`);
 
 // Home until the leave starts, travel 4 h, stay at the destination, travel back.
 const away = (returnAtMs: number) => (t: number) => {
@@ -83,14 +97,30 @@ describe('approved leave', () => {
     expect(opened(alerts)).toEqual([expect.stringMatching(/^county@/)]);
   });
 
-  it('a trip inside the approved window raises nothing', () => {
-    const alerts = live(withLeave, track(T0, LEAVE.toMs + 6 * HOUR_MS, away(LEAVE.toMs)));
-    expect(alerts).toEqual([]);
+  it('a trip inside the approved window raises no violation: the exit is on record as authorised', () => {
+    const commands: DeviceCommand[] = [];
+    const alerts = live(withLeave, track(T0, LEAVE.toMs + 6 * HOUR_MS, away(LEAVE.toMs)), commands);
+    expect(violations(alerts)).toEqual([]);
+    // One authorised county exit: confirmed on the way out, ended when the subject was back.
+    expect(alerts.map((a) => [a.action, a.zoneId, a.authorisedBy])).toEqual([
+      ['open', 'county', 'leave-1'],
+      ['end', 'county', 'leave-1'],
+    ]);
+    expect(alerts[0]!.startedAtMs).toBeGreaterThan(LEAVE.fromMs);
+    expect(alerts[0]!.startedAtMs).toBeLessThan(LEAVE.fromMs + 4 * HOUR_MS);
+    expect(alerts[1]!.endedAtMs).toBeLessThanOrEqual(LEAVE.toMs);
+    // Nothing told the wearer to go back, nor sped the reporting up.
+    expect(commands).toEqual([]);
   });
 
   it('not back by the end of the leave: the county applies again and the exit is raised', () => {
     const returnAt = LEAVE.toMs + 6 * HOUR_MS;
-    const alerts = live(withLeave, track(T0, returnAt + HOUR_MS, away(returnAt)));
+    const all = live(withLeave, track(T0, returnAt + HOUR_MS, away(returnAt)));
+    // The authorised episode ends with the leave, at its end.
+    const authorised = all.filter((a) => a.authorisedBy === 'leave-1');
+    expect(authorised.map((a) => a.action)).toEqual(['open', 'end']);
+    expect(authorised[1]!.endedAtMs).toBe(LEAVE.toMs);
+    const alerts = violations(all);
     const opens = alerts.filter((a) => a.action === 'open');
     expect(opens.map((a) => a.zoneId)).toEqual(['county']);
     // Confirmed from the first fixes after the window: never before it ends.
@@ -113,12 +143,16 @@ describe('approved leave', () => {
   it('a county exit already open when the leave starts ends at its start', () => {
     const outside = offset(home.lat, home.lon, 0, 40_000);
     const where = (t: number) => (t < T0 + HOUR_MS ? home : outside);
-    const alerts = live(withLeave, track(T0, T0 + 10 * HOUR_MS, where)).filter(
-      (a) => a.zoneId === 'county',
-    );
+    const all = live(withLeave, track(T0, T0 + 10 * HOUR_MS, where));
+    const alerts = violations(all).filter((a) => a.zoneId === 'county');
     expect(alerts.map((a) => a.action)).toEqual(['open', 'end']);
     expect(alerts[1]!.endedAtMs).toBe(LEAVE.fromMs);
     expect(alerts[1]!.evidence).toEqual({ kind: 'schedule_end', windowEndMs: LEAVE.fromMs });
+    // Still outside: from there on the same exit is authorised by the leave, a new record.
+    const authorised = all.filter((a) => a.authorisedBy === 'leave-1');
+    expect(authorised.map((a) => a.action)).toEqual(['open']);
+    expect(authorised[0]!.startedAtMs).toBeGreaterThanOrEqual(LEAVE.fromMs);
+    expect(authorised[0]!.key).not.toBe(alerts[0]!.key);
   });
 
   it('late uploads are judged by the rules in force at each fix time', () => {
@@ -134,9 +168,13 @@ describe('approved leave', () => {
       { fixes, nowMs: returnAt + 24 * HOUR_MS },
       zones,
     );
-    const opens = result.alerts.filter((a) => a.action === 'open');
+    const opens = violations(result.alerts).filter((a) => a.action === 'open');
     expect(opens.map((a) => a.zoneId)).toEqual(['county']);
     expect(opens[0]!.startedAtMs).toBeGreaterThanOrEqual(LEAVE.toMs);
     expect(opens[0]!.late).toBe(true);
+    // The trip itself: one authorised exit, inside the leave.
+    const authorised = result.alerts.filter((a) => a.authorisedBy === 'leave-1');
+    expect(authorised.map((a) => a.action)).toEqual(['open', 'end']);
+    expect(authorised[1]!.endedAtMs).toBe(LEAVE.toMs);
   });
 });

@@ -31,10 +31,11 @@ export const AssessmentRules = z
         notViolationResolutions: z
           .array(z.string().min(1).max(40))
           .max(10)
-          .default(['false_alarm', 'withdrawn'])
+          .default(['false_alarm', 'withdrawn', 'authorised'])
           .describe(
             'alerts closed with these resolutions are not violations (误报; withdrawn = the ' +
-              'engine’s own retraction); provinces may add authorised or device_fault',
+              'engine’s own retraction; authorised = covered by an approved leave or an ' +
+              'officer’s permission); provinces may add device_fault',
           ),
         pointsBySeverity: SeverityPoints.prefault({}),
         pointsByType: z

@@ -570,7 +570,12 @@ export async function checkLeaveReturns(
       .where('a.type', '=', 'zone_exit')
       .where('z.purpose', '=', 'county')
       .where('a.started_at', '>=', l.ends_at)
-      .where((eb) => eb.or([eb('a.resolution', 'is', null), eb('a.resolution', '!=', 'withdrawn')]))
+      .where((eb) =>
+        eb.or([
+          eb('a.resolution', 'is', null),
+          eb('a.resolution', 'not in', ['withdrawn', 'authorised']),
+        ]),
+      )
       .orderBy('a.started_at')
       .executeTakeFirst();
     const after = await db

@@ -21,6 +21,8 @@ export interface Episode {
   /** Null for a violation already open in the start state (its record has the details). */
   openEvidence: AlertEvidence | null;
   endEvidence: AlertEvidence | null;
+  /** Inside a suspension (approved leave): its ref; null for a violation. */
+  authorisedBy: string | null;
 }
 
 export interface DerivedEpisodes {
@@ -46,6 +48,7 @@ export function deriveEpisodes(start: DerivedState, transitions: readonly Transi
       lateByMs: 0,
       openEvidence: null,
       endEvidence: null,
+      authorisedBy: track.authorisedBy ?? null,
     };
     episodes.push(episode);
     open.set(groupKey(track.type, zoneId), episode);
@@ -65,6 +68,7 @@ export function deriveEpisodes(start: DerivedState, transitions: readonly Transi
         lateByMs: t.lateByMs,
         openEvidence: t.evidence,
         endEvidence: null,
+        authorisedBy: t.authorisedBy,
       };
       episodes.push(episode);
       open.set(group, episode);
@@ -85,6 +89,7 @@ export function deriveEpisodes(start: DerivedState, transitions: readonly Transi
         lateByMs: t.lateByMs,
         openEvidence: t.evidence,
         endEvidence: t.evidence,
+        authorisedBy: null,
       });
     }
   }
@@ -98,6 +103,11 @@ function overlaps(
   return a.startedAtMs <= (b.endedAtMs ?? Infinity) && b.startedAtMs <= (a.endedAtMs ?? Infinity);
 }
 
+/** Could this record be this episode's alert: same type, zone and authorisation. */
+function sameAlert(e: Episode, r: AlertRecord): boolean {
+  return e.type === r.type && e.zoneId === r.zoneId && e.authorisedBy === (r.authorisedBy ?? null);
+}
+
 export interface ReconcileContext {
   subjectId: string;
   deviceId: string | null;
@@ -107,8 +117,8 @@ export interface ReconcileContext {
 }
 
 /**
- * Matches each episode with the earliest overlapping alert of the same type and zone:
- * matched → `update`/`end` if its times changed; unmatched → `open` (possibly already
+ * Matches each episode with the earliest overlapping alert of the same type, zone and
+ * authorisation (a leave's authorised episode is never the violation next to it): matched → `update`/`end` if its times changed; unmatched → `open` (possibly already
  * ended, possibly late). A raised alert that no episode overlaps any more is retracted:
  * with every fix in time order, the rules were not met.
  */
@@ -132,7 +142,7 @@ export function reconcile(
       ZONE_ALERT_TYPES.has(r.type) &&
       (r.endedAtMs === null ||
         r.endedAtMs >= ctx.horizonMs ||
-        derived.episodes.some((e) => e.type === r.type && e.zoneId === r.zoneId && overlaps(r, e))),
+        derived.episodes.some((e) => sameAlert(e, r) && overlaps(r, e))),
   );
   const groups = new Set([
     ...derived.episodes.map((e) => groupKey(e.type, e.zoneId)),
@@ -147,7 +157,9 @@ export function reconcile(
       .sort((a, b) => a.startedAtMs - b.startedAtMs);
     const matched = new Set<AlertRecord>();
     for (const episode of episodes) {
-      const match = raised.find((r) => !matched.has(r) && overlaps(r, episode));
+      const match = raised.find(
+        (r) => !matched.has(r) && sameAlert(episode, r) && overlaps(r, episode),
+      );
       if (match) {
         matched.add(match);
         const change = applyEpisode(match, episode, ctx);
@@ -173,6 +185,7 @@ export function reconcile(
         ...lateness(episode.lateByMs, ctx.options),
         deviceId: ctx.deviceId,
         retracted: false,
+        ...(episode.authorisedBy !== null && { authorisedBy: episode.authorisedBy }),
       };
       next.push(record);
       const derivedNote: AlertEvidence = { kind: 'revised', reason: 'derived' };

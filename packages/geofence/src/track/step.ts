@@ -34,6 +34,8 @@ export type Transition =
       lon: number;
       lateByMs: number;
       evidence: AlertEvidence;
+      /** Opened inside a suspension: its ref. */
+      authorisedBy: string | null;
     })
   | (ZoneRef & { kind: 'end'; atMs: number; evidence: AlertEvidence })
   | (ZoneRef & {
@@ -210,17 +212,22 @@ function evaluateZone(
   ctx: StepContext,
   out: Transition[],
 ): void {
-  const track = d.tracks[zone.id];
+  let track: ZoneTrack | undefined = d.tracks[zone.id];
   const ref: ZoneRef = { zoneId: zone.id, type: zone.alertType };
-  if (!ctx.subject.isActive(zone, fix[0])) {
-    // Outside its window a zone is not evaluated, and evidence does not carry over.
-    if (track?.status === 'violating') {
-      const endMs = track.windowEndMs ?? fix[0];
+  const authorisedBy = ctx.subject.authorisedAt(zone, fix[0]);
+  const applies = authorisedBy !== null || ctx.subject.isActive(zone, fix[0]);
+  if (track && (!applies || (track.authorisedBy ?? null) !== authorisedBy)) {
+    // Outside its window a zone is not evaluated, and evidence does not carry over; nor does
+    // it across the start or end of a suspension (a leave's authorised episode is its own).
+    if (track.status === 'violating') {
+      // Its window's end, unless that moved (a leave ended early): then this fix's time.
+      const endMs = Math.min(track.windowEndMs ?? fix[0], fix[0]);
       out.push({ ...ref, kind: 'end', atMs: endMs, evidence: scheduleEnd(endMs) });
     }
     delete d.tracks[zone.id];
-    return;
+    track = undefined;
   }
+  if (!applies) return;
   const verdict = verdictOf(zone, fix);
   if (verdict === 'ambiguous') return; // near the edge: neither confirms nor resets
   const status = track?.status ?? 'compliant';
@@ -234,7 +241,7 @@ function evaluateZone(
   const pending = extendEvidence(track?.pending ?? null, fix, maxGapMs);
   const opening = status === 'compliant';
   if (!isConfirmed(pending, zone.rules, ctx.options.minFixesForTime, opening)) {
-    d.tracks[zone.id] = { ...(track ?? idleTrack(zone)), pending };
+    d.tracks[zone.id] = { ...(track ?? idleTrack(zone, authorisedBy)), pending };
     return;
   }
   const evidence = fixesEvidence(zone, pending);
@@ -245,6 +252,7 @@ function evaluateZone(
       startedAtMs: pending.firstMs,
       windowEndMs: ctx.subject.activeUntilMs(zone, fix[0]),
       pending: null,
+      ...(authorisedBy !== null && { authorisedBy }),
     };
     const first = pending.fixes[0] ?? fix;
     out.push({
@@ -255,6 +263,7 @@ function evaluateZone(
       lon: first[2],
       lateByMs: Math.max(0, pending.maxReceivedAtMs - fix[0]),
       evidence,
+      authorisedBy,
     });
   } else {
     delete d.tracks[zone.id];
@@ -262,13 +271,14 @@ function evaluateZone(
   }
 }
 
-function idleTrack(zone: CompiledZone): ZoneTrack {
+function idleTrack(zone: CompiledZone, authorisedBy: string | null): ZoneTrack {
   return {
     type: zone.alertType,
     status: 'compliant',
     startedAtMs: null,
     windowEndMs: null,
     pending: null,
+    ...(authorisedBy !== null && { authorisedBy }),
   };
 }
 
