@@ -25,6 +25,7 @@ import { expectMatrix, startTestServer, type TestServer } from './support';
  */
 const silent = pino({ level: 'silent' });
 const MIN = 60_000;
+const DAY = 24 * 60 * MIN;
 const HOME = { lat: 22.817, lon: 108.366 };
 /** ~3.3 km east of home: the township office with its terminal. */
 const OFFICE = { lat: 22.817, lon: 108.398 };
@@ -214,6 +215,21 @@ describe('supervision workflows through the real broker and database', () => {
       url: `/api/v1/alerts?subjectId=${seeded.subjectId}`,
     });
     expect(list.json().items.map((a: { type: string }) => a.type)).toEqual(['checkin_failed']);
+  });
+
+  it('a terminal offline for ten days uploads a failed check-in: still reviewed, raised late', async () => {
+    const { seeded } = await wristband('wb-backlog-1');
+    const t = Date.now() - 10 * DAY;
+    await checkin(seeded.subjectId, t, 'no_match');
+    await waitFor(
+      async () => (await alertsOf(seeded.subjectId, 'checkin_failed')).length === 1,
+      15_000,
+      'checkin_failed from a ten-day-old check-in',
+    );
+    const [alert] = await alertsOf(seeded.subjectId, 'checkin_failed');
+    expect(alert).toMatchObject({ late: true });
+    expect(alert!.started_at).toEqual(new Date(t));
+    expect(await reviewOf(terminalSeed.deviceNo, t)).toMatchObject({ outcome: 'failed' });
   });
 
   it('a check-in far from where the wristband is raises device_separation; a near one does not', async () => {

@@ -272,7 +272,8 @@ interface CheckinRow {
 }
 
 /**
- * Reviews every check-in not reviewed yet (within `lookbackMs` of fix time): a failed or
+ * Reviews every check-in not reviewed yet that arrived within `lookbackMs` (a terminal's
+ * backlog uploaded a week late is still judged) and was taken within `maxAgeMs`: a failed or
  * spoofed one raises `checkin_failed`; a match meets the subject's earliest open request
  * whose window holds it (even one already judged missed: a late upload withdraws that
  * alert); a match with a location is compared with where the wristband was.
@@ -282,6 +283,7 @@ export async function reviewCheckins(
   separation: SeparationSettings,
   nowMs: number,
   lookbackMs = 7 * DAY_MS,
+  maxAgeMs = 90 * DAY_MS,
 ): Promise<number> {
   const pending = await db
     .selectFrom('checkins as c')
@@ -304,7 +306,8 @@ export async function reviewCheckins(
       'c.lat_e6',
       'c.lon_e6',
     ])
-    .where('c.t', '>', new Date(nowMs - lookbackMs))
+    .where('c.received_at', '>', new Date(nowMs - lookbackMs))
+    .where('c.t', '>', new Date(nowMs - maxAgeMs))
     .where('v.device_no', 'is', null)
     .orderBy('c.t')
     .limit(1000)
