@@ -13,7 +13,16 @@ import { fileURLToPath } from 'node:url';
 const DASHBOARD = fileURLToPath(new URL('..', import.meta.url));
 const ROOT = join(DASHBOARD, '..');
 const STAMP = join(DASHBOARD, 'dist', '.inputs-hash');
-const INPUTS = ['src', 'public', 'index.html', 'vite.config.ts', 'package.json', 'tsconfig.json'];
+const INPUTS = [
+  'src',
+  'public',
+  'index.html',
+  'vite.config.ts',
+  'package.json',
+  'tsconfig.json',
+  // Shared code the dashboard imports (the basemap config schema).
+  '../packages/contracts/src',
+];
 
 function files(path: string): string[] {
   if (!existsSync(path)) return [];

@@ -10,7 +10,7 @@ import {
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { registerDashboard } from './dashboard';
+import { registerDashboard, type DashboardOptions } from './dashboard';
 import { AppError, type ErrorBody } from './errors';
 import { HealthReport } from './health';
 
@@ -25,6 +25,8 @@ export interface AppDeps {
   health: () => Promise<HealthReport>;
   /** pino logger; none in tests. */
   logger?: FastifyBaseLogger;
+  /** Where the built dashboard is and the deployment's basemap (server config). */
+  dashboard?: DashboardOptions;
 }
 
 export const ErrorResponse = z.object({
@@ -140,7 +142,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   }
 
   for (const register of deps.routes ?? []) await register(app);
-  await registerDashboard(app); // the built dashboard at /, after the API routes
+  await registerDashboard(app, deps.dashboard); // the built dashboard at /, after the API routes
 
   return app;
 }

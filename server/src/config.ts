@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
-import { envOnOff, envPort, envUrl, parseEnv } from '@ccm/contracts';
+import { envOnOff, envPort, envUrl, parseEnv, parseMapConfig } from '@ccm/contracts';
 
 const ROLES = ['admin', 'bureau', 'officer', 'police', 'auditor'] as const;
 const roleList = (fallback: string) =>
@@ -13,6 +14,33 @@ const roleList = (fallback: string) =>
         .filter(Boolean),
     )
     .pipe(z.array(z.enum(ROLES)));
+
+/**
+ * CCM_MAP_CONFIG names a JSON file with the deployment's basemap: read and checked against
+ * the dashboard's own schema at start, so a wrong key name or kind stops the server with a
+ * config error (exit 78) instead of every browser falling back to the offline map.
+ */
+const mapConfigFile = z
+  .string()
+  .min(1)
+  .transform((file, ctx) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (err) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `cannot read ${file} as JSON (${err instanceof Error ? err.message : String(err)})`,
+      });
+      return z.NEVER;
+    }
+    const parsed = parseMapConfig(value);
+    if (parsed.ok) return { file, value: parsed.config };
+    for (const problem of parsed.problems) {
+      ctx.addIssue({ code: 'custom', message: `${file}: ${problem}` });
+    }
+    return z.NEVER;
+  });
 
 /**
  * The server process's configuration: one schema, parsed once at start, frozen.
@@ -70,6 +98,10 @@ export const ServerConfigSchema = z
     CCM_IDCARD_FULL_ROLES: roleList('officer,bureau,police'),
     CCM_ESCALATE_AFTER_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
     /** Seconds between passes of the supervision rules (check-ins, orders, leave returns). */
+    /** The built dashboard served at `/`; unset: the repository's dashboard/dist. */
+    CCM_DASHBOARD_DIR: z.string().min(1).optional(),
+    /** The dashboard's basemap (see dashboard/README.md); unset: the bundled offline one. */
+    CCM_MAP_CONFIG: mapConfigFile.optional(),
     CCM_SUPERVISION_INTERVAL_S: z.coerce.number().int().min(1).max(3600).default(60),
     CCM_TIMESCALEDB: z.enum(['auto', 'on', 'off']).default('auto'),
     CCM_COMPRESS_AFTER_DAYS: z.coerce.number().int().min(1).max(3650).default(7),

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
@@ -10,7 +10,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
  * that is not an API path, so the browser's router handles deep links (/alerts/…).
  * Unknown /api paths keep their JSON 404 (the app's not-found handler).
  *
- * Two optional settings, read once here:
+ * Two optional settings (server config):
  * - `CCM_DASHBOARD_DIR`: another build folder (default: the repository's dashboard/dist).
  * - `CCM_MAP_CONFIG`: a JSON file with this deployment's basemap (天地图 key, a self-hosted
  *   tile server, a PMTiles file; see dashboard/README.md), served as /map-config.json instead
@@ -20,46 +20,16 @@ export const DEFAULT_DASHBOARD_DIR = fileURLToPath(
   new URL('../../dashboard/dist', import.meta.url),
 );
 
-const MAP_KINDS = new Set(['offline', 'tianditu', 'raster', 'style', 'pmtiles']);
-
 export interface DashboardOptions {
+  /** CCM_DASHBOARD_DIR. */
   dir?: string | undefined;
-  mapConfigFile?: string | undefined;
+  /** CCM_MAP_CONFIG's content, checked by the config schema. */
+  mapConfig?: unknown;
 }
 
-/** Reads and checks CCM_MAP_CONFIG: a JSON object whose `kind` the dashboard knows. */
-export function readMapConfig(file: string): unknown {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(readFileSync(file, 'utf8'));
-  } catch (err) {
-    throw new Error(
-      `CCM_MAP_CONFIG: cannot read ${file} as JSON (${err instanceof Error ? err.message : err})`,
-    );
-  }
-  const kind = (parsed as { kind?: unknown } | null)?.kind;
-  if (
-    typeof parsed !== 'object' ||
-    parsed === null ||
-    typeof kind !== 'string' ||
-    !MAP_KINDS.has(kind)
-  ) {
-    throw new Error(
-      `CCM_MAP_CONFIG: ${file} must be an object with "kind" one of ${[...MAP_KINDS].join(', ')}`,
-    );
-  }
-  return parsed;
-}
-
-export async function registerDashboard(
-  app: FastifyInstance,
-  options: DashboardOptions = {
-    dir: process.env.CCM_DASHBOARD_DIR,
-    mapConfigFile: process.env.CCM_MAP_CONFIG,
-  },
-) {
+export async function registerDashboard(app: FastifyInstance, options: DashboardOptions = {}) {
   const root = resolve(options.dir || DEFAULT_DASHBOARD_DIR);
-  const mapConfig = options.mapConfigFile ? readMapConfig(options.mapConfigFile) : undefined;
+  const { mapConfig } = options;
   // Cache headers are set below per file kind.
   await app.register(fastifyStatic, { root, serve: false, cacheControl: false });
 

@@ -248,6 +248,7 @@ export async function startPlatform(config: ServerConfig, logger: Logger): Promi
     const app = await buildApp({
       health,
       logger,
+      dashboard: { dir: config.CCM_DASHBOARD_DIR, mapConfig: config.CCM_MAP_CONFIG?.value },
       auth: (a) => registerAuth(a, database.db),
       metrics: async () => ({
         contentType: metricsRegistry.contentType,

@@ -115,4 +115,10 @@ describe('npm start (server/src/main.ts)', () => {
     expect(server.output()).toMatch(/PORT: /);
     expect(server.output()).toContain('invalid configuration');
   });
+
+  it('stops at start-up when the basemap file named by CCM_MAP_CONFIG is wrong', async () => {
+    const server = startServer({ CCM_MAP_CONFIG: '/nonexistent/ccm-map.json' });
+    expect(await server.exited).toBe(78);
+    expect(server.output()).toMatch(/CCM_MAP_CONFIG: cannot read \/nonexistent\/ccm-map\.json/);
+  });
 });

@@ -76,7 +76,6 @@ describe('dashboard in a real browser against the real server', () => {
     // and its hashed chunks while this browser still uses them.
     served = mkdtempSync(join(tmpdir(), 'ccm-e2e-dist-'));
     cpSync(fileURLToPath(new URL('../../dist', import.meta.url)), served, { recursive: true });
-    process.env.CCM_DASHBOARD_DIR = served;
     created = await createPostgresDatabase();
     platform = await startPlatform(
       loadServerConfig({
@@ -84,6 +83,7 @@ describe('dashboard in a real browser against the real server', () => {
         PORT: '0',
         HOST: '127.0.0.1',
         MQTT_LISTEN_PORT: '0',
+        CCM_DASHBOARD_DIR: served,
       }),
       pino({ level: 'silent' }),
     );
@@ -136,7 +136,6 @@ describe('dashboard in a real browser against the real server', () => {
     await platform?.close();
     await created?.drop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
-    delete process.env.CCM_DASHBOARD_DIR;
     if (served) rmSync(served, { recursive: true, force: true });
   });
 

@@ -2,3 +2,4 @@ export * from './alerts';
 export * from './device';
 export * from './env';
 export * from './zones';
+export * from './map';
