@@ -3,7 +3,6 @@ import { api, listAll, type Query } from './client';
 import type {
   Alert,
   AlertDetail,
-  Checkins,
   Device,
   DeviceCommand,
   DirectoryUser,
@@ -33,7 +32,6 @@ export const keys = {
   zones: ['zones'] as const,
   subjectZones: (id: string) => ['subjects', id, 'zones'] as const,
   orders: (id: string) => ['subjects', id, 'orders'] as const,
-  checkins: (id: string) => ['subjects', id, 'checkins'] as const,
   track: (id: string, from: string, to: string) => ['track', id, from, to] as const,
   devices: ['devices'] as const,
   commands: (id: string) => ['devices', id, 'commands'] as const,
@@ -98,15 +96,6 @@ export const useOrders = (id: string) =>
   useQuery({
     queryKey: keys.orders(id),
     queryFn: () => listAll<MonitoringOrder>(`/subjects/${id}/monitoring-orders`),
-  });
-
-export const useCheckins = (id: string) =>
-  useQuery({
-    queryKey: keys.checkins(id),
-    queryFn: () =>
-      api<Checkins>(`/statistics/subjects/${id}/checkins`, {
-        query: { from: new Date(Date.now() - 90 * 86_400_000).toISOString(), limit: 20 },
-      }),
   });
 
 export const useTrack = (id: string, from: string, to: string, enabled: boolean) =>

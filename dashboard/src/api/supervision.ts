@@ -386,13 +386,15 @@ export function useComputeAssessments() {
 
 // ---- a subject's check-ins and activities ------------------------------------------------
 
+/** The last 90 days (the server's default window): counts by result and the newest 100. */
 export const useSubjectCheckins = (subjectId: string) =>
   useQuery({
     queryKey: [...supervisionKeys.subject(subjectId), 'checkins'],
     queryFn: () =>
-      api<{ items: SupervisedCheckin[] }>(`/subjects/${subjectId}/checkins`, {
-        query: { limit: 100 },
-      }),
+      api<{
+        counts: { total: number; match: number; noMatch: number; spoofSuspected: number };
+        items: SupervisedCheckin[];
+      }>(`/subjects/${subjectId}/checkins`, { query: { limit: 100 } }),
   });
 
 export const useCheckinRequests = (subjectId: string) =>

@@ -389,22 +389,6 @@ export interface Statistics {
   subjectsByLevel: { level: ManagementLevel; count: number }[];
 }
 
-export interface Checkins {
-  subjectId: string;
-  total: number;
-  match: number;
-  noMatch: number;
-  spoofSuspected: number;
-  items: {
-    t: string;
-    method: 'fingerprint' | 'voiceprint' | 'face';
-    result: 'match' | 'no_match' | 'spoof_suspected';
-    score: number;
-    liveness: boolean | null;
-    deviceId: string;
-  }[];
-}
-
 export interface PoliceSubject {
   id: string;
   name: string;

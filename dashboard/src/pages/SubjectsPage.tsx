@@ -4,7 +4,6 @@ import { useTranslation } from 'react-i18next';
 import { Link, useParams } from 'react-router-dom';
 import {
   useAlerts,
-  useCheckins,
   useJurisdictions,
   useLatestPositions,
   useOrders,
@@ -15,6 +14,7 @@ import {
 import type { Schedule, Subject } from '../api/types';
 import { formatTime, LateTag, QueryState, SeverityTag } from '../components/common';
 import { SubjectSupervision } from '../components/SubjectSupervision';
+import { useSubjectCheckins } from '../api/supervision';
 import { TrackPlayback } from '../components/TrackPlayback';
 import { ago } from '../i18n';
 import { STATUS_COLOURS, statusOf } from '../map/layers';
@@ -127,7 +127,7 @@ export function SubjectPage() {
   const subject = useSubject(id);
   const orders = useOrders(id);
   const zones = useSubjectZones(id);
-  const checkins = useCheckins(id);
+  const checkins = useSubjectCheckins(id);
   const alerts = useAlerts({ subjectId: id, sort: 'raisedAt', limit: 20 });
   const s = subject.data;
   if (!s)
@@ -236,15 +236,15 @@ export function SubjectPage() {
               <>
                 <Typography.Paragraph>
                   {t('checkins.summary', {
-                    total: checkins.data.total,
-                    match: checkins.data.match,
-                    noMatch: checkins.data.noMatch,
-                    spoof: checkins.data.spoofSuspected,
+                    total: checkins.data.counts.total,
+                    match: checkins.data.counts.match,
+                    noMatch: checkins.data.counts.noMatch,
+                    spoof: checkins.data.counts.spoofSuspected,
                   })}
                 </Typography.Paragraph>
                 <List
                   size="small"
-                  dataSource={checkins.data.items}
+                  dataSource={checkins.data.items.slice(0, 20)}
                   renderItem={(c) => (
                     <List.Item>
                       {formatTime(c.t)} · {t(`checkins.method.${c.method}`)}

@@ -4,8 +4,8 @@ import { z } from 'zod';
 import type { Role } from '@ccm/db';
 import { currentUser } from '../auth/plugin';
 import type { FeatureDeps } from '../context';
-import { IdParams, IsoTime } from '../http';
-import { alertStatistics, subjectCheckins } from './service';
+import { IsoTime } from '../http';
+import { alertStatistics } from './service';
 
 /**
  * Figures for supervision and oversight: officers, bureaus, the procuratorate (read-only) and
@@ -95,26 +95,6 @@ const StatisticsView = z.object({
   ),
 });
 
-const CheckinsView = z.object({
-  subjectId: z.string(),
-  from: z.string(),
-  to: z.string(),
-  total: Count,
-  match: Count,
-  noMatch: Count,
-  spoofSuspected: Count,
-  items: z.array(
-    z.object({
-      t: z.string(),
-      method: z.enum(['fingerprint', 'voiceprint', 'face']),
-      result: z.enum(['match', 'no_match', 'spoof_suspected']),
-      score: z.number(),
-      liveness: z.boolean().nullable(),
-      deviceId: z.string(),
-    }),
-  ),
-});
-
 export function registerStatisticsRoutes(app: FastifyInstance, deps: FeatureDeps) {
   const r = app.withTypeProvider<ZodTypeProvider>();
 
@@ -134,31 +114,6 @@ export function registerStatisticsRoutes(app: FastifyInstance, deps: FeatureDeps
       const q = request.query;
       const w = resolveWindow(q);
       return alertStatistics(deps.db, currentUser(request), { ...w, timeZone: q.timeZone });
-    },
-  );
-
-  r.get(
-    '/api/v1/statistics/subjects/:id/checkins',
-    {
-      config: { roles: READERS },
-      schema: {
-        summary:
-          '核查记录 / a subject’s check-ins at the terminals: counts by result, newest first',
-        tags: ['statistics'],
-        params: IdParams,
-        querystring: z
-          .object({ ...WindowQuery, limit: z.coerce.number().int().min(1).max(500).default(50) })
-          .superRefine(checkWindow),
-        response: { 200: CheckinsView },
-      },
-    },
-    async (request) => {
-      const q = request.query;
-      const w = resolveWindow(q);
-      return subjectCheckins(deps.db, currentUser(request), request.params.id, {
-        ...w,
-        limit: q.limit,
-      });
     },
   );
 }

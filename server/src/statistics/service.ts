@@ -2,7 +2,6 @@ import { sql, type Kysely } from 'kysely';
 import type { DB } from '@ccm/db';
 import { pathWithin } from '../auth/scope';
 import type { AuthUser } from '../auth/types';
-import { AppError } from '../errors';
 
 type Db = Kysely<DB>;
 
@@ -180,59 +179,4 @@ export function daysBetween(w: Window): string[] {
     if (day >= last) break;
   }
   return days;
-}
-
-/**
- * A subject's check-ins at the terminals (信息化核查) in the window: counts by result and the
- * most recent ones. Check-ins are stored by the subject's number; the subject must be in scope
- * (404 otherwise, as for ids that do not exist).
- */
-export async function subjectCheckins(
-  db: Db,
-  user: AuthUser,
-  subjectId: string,
-  w: { from: Date; to: Date; limit: number },
-) {
-  const subject = await db
-    .selectFrom('subjects as s')
-    .innerJoin('jurisdictions as j', 'j.code', 's.jurisdiction_code')
-    .where(pathWithin(user.jurisdictionPath, 'j.path'))
-    .where('s.id', '=', subjectId)
-    .select(['s.no'])
-    .executeTakeFirst();
-  if (!subject) throw new AppError(404, 'SUBJECT_NOT_FOUND', '无此矫正对象 / no such subject');
-  const inWindow = () =>
-    db
-      .selectFrom('checkins as c')
-      .where('c.subject_no', '=', subject.no)
-      .where('c.t', '>=', w.from)
-      .where('c.t', '<', w.to);
-  const counts = await inWindow()
-    .select(['c.result', sql<string>`count(*)`.as('n')])
-    .groupBy('c.result')
-    .execute();
-  const items = await inWindow()
-    .innerJoin('devices as d', 'd.no', 'c.device_no')
-    .select(['c.t', 'c.method', 'c.result', 'c.score', 'c.liveness', 'd.id as deviceId'])
-    .orderBy('c.t', 'desc')
-    .limit(w.limit)
-    .execute();
-  const count = (result: string) => Number(counts.find((c) => c.result === result)?.n ?? 0);
-  return {
-    subjectId,
-    from: w.from.toISOString(),
-    to: w.to.toISOString(),
-    total: counts.reduce((s, c) => s + Number(c.n), 0),
-    match: count('match'),
-    noMatch: count('no_match'),
-    spoofSuspected: count('spoof_suspected'),
-    items: items.map((c) => ({
-      t: new Date(c.t).toISOString(),
-      method: c.method,
-      result: c.result,
-      score: c.score,
-      liveness: c.liveness,
-      deviceId: c.deviceId,
-    })),
-  };
 }
