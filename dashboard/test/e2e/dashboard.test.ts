@@ -15,6 +15,7 @@ import {
   type Fleet,
   type ScenarioRun,
   type SeedDemoResult,
+  DeviceMemory,
 } from '@ccm/simulators';
 import { createPostgresDatabase } from '@ccm/test-support';
 import { loadServerConfig } from '../../../server/src/config';
@@ -64,6 +65,7 @@ describe('dashboard in a real browser against the real server', () => {
   let officer: DemoLogin;
   let mover: DemoWristband;
   let crosser: DemoWristband;
+  const crosserMemory = DeviceMemory.ephemeral();
   const runs: ScenarioRun[] = [];
   const pageErrors: string[] = [];
   /** API answers ≥ 400 the officer's page got (shown when a step fails). */
@@ -116,6 +118,24 @@ describe('dashboard in a real browser against the real server', () => {
     });
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1440, height: 900 }, locale: 'zh-CN' });
+    // Records the tones the dashboard plays (a critical alert's alarm) for the sound test.
+    await context.addInitScript(() => {
+      const w = window as unknown as { ccmTones: number[]; AudioContext: typeof AudioContext };
+      w.ccmTones = [];
+      const Real = w.AudioContext;
+      if (!Real) return;
+      w.AudioContext = class extends Real {
+        override createOscillator() {
+          const osc = super.createOscillator();
+          const start = osc.start.bind(osc);
+          osc.start = (when?: number) => {
+            w.ccmTones.push(osc.frequency.value);
+            start(when);
+          };
+          return osc;
+        }
+      };
+    });
     page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
     page.on('console', (m) => {
@@ -200,6 +220,7 @@ describe('dashboard in a real browser against the real server', () => {
     const run = await runScenario('enter_exclusion', {
       mqttUrl: platform.mqttUrl,
       manifest: seed.manifest,
+      memory: crosserMemory,
       target: crosser.deviceId,
       intervalS: 20,
       keepAliveMs: 2000,
@@ -244,6 +265,40 @@ describe('dashboard in a real browser against the real server', () => {
     );
     await screenshot(page, '04-alert-resolved');
   }, 240_000);
+
+  it('a critical alert sounds the alarm; the high one before it did not', async () => {
+    const tones = () => page.evaluate(() => (window as unknown as { ccmTones: number[] }).ccmTones);
+    expect(await tones()).toEqual([]); // zone_enter is high: a notice, no sound
+    await page.getByTestId('nav-alerts').click();
+    // The same wristband as before: its earlier connection goes first, and the device goes
+    // on from the seq it had reached (a jump would wait for the gateway's gap timeout).
+    await runs.pop()?.stop();
+    const run = await runScenario('strap_tamper', {
+      mqttUrl: platform.mqttUrl,
+      manifest: seed.manifest,
+      memory: crosserMemory,
+      target: crosser.deviceId,
+      intervalS: 5, // the scenario stays two intervals before the strap opens
+      keepAliveMs: 2000,
+      timing: { tamperMs: 5_000 },
+    });
+    runs.push(run);
+    expect(run.expected.map((e) => e.type)).toEqual(['strap_tamper']);
+    await page
+      .locator('[data-testid="alert-row"][data-alert-type="strap_tamper"]')
+      .first()
+      .waitFor({ timeout: 60_000 });
+    // The alarm: three tones, 880 / 660 / 880 Hz.
+    await poll(tones).toEqual([880, 660, 880]);
+    // A critical notice stays until the officer closes it.
+    const notice = page.locator('.live-alert-notice').filter({ hasText: '腕带防拆' }).first();
+    await notice.waitFor();
+    for (const close of await page
+      .locator('.live-alert-notice .ant-notification-notice-close')
+      .all())
+      await close.click();
+    await notice.waitFor({ state: 'detached' });
+  }, 120_000);
 
   it('draws a zone on the map, dry-runs it and saves it', async () => {
     await page.getByTestId('nav-zones').click();
