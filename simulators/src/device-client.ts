@@ -113,8 +113,11 @@ export class DeviceClient {
   }
 
   #onConnected() {
-    this.#link!.subscribe([deviceTopic(this.deviceId, 'ack'), deviceTopic(this.deviceId, 'cmd')]);
-    this.#link!.publish(deviceTopic(this.deviceId, 'status'), 'online', 1, true);
+    // A connection that completes after close() (mqtt.js reconnecting) has nothing to do.
+    const link = this.#link;
+    if (!link) return;
+    link.subscribe([deviceTopic(this.deviceId, 'ack'), deviceTopic(this.deviceId, 'cmd')]);
+    link.publish(deviceTopic(this.deviceId, 'status'), 'online', 1, true);
     // Contract: re-send everything not yet acknowledged after (re)connecting.
     if (!this.#offline) this.resendAll();
     this.options.onConnect?.();
