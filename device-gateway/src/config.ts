@@ -20,6 +20,8 @@ export const GatewayConfigSchema = z
     GATEWAY_MAX_BATCH_MESSAGES: z.coerce.number().int().min(1).max(50_000).default(2000),
     GATEWAY_MAX_BATCH_DELAY_MS: z.coerce.number().int().min(0).max(1000).default(20),
     GATEWAY_MAX_QUEUED_MESSAGES: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
+    /** Batches committing at once, over disjoint devices (1: one after the other). */
+    GATEWAY_COMMIT_LANES: z.coerce.number().int().min(1).max(8).default(2),
     LOG_LEVEL: z
       .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
       .default('info'),

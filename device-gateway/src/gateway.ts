@@ -34,6 +34,11 @@ export interface GatewayOptions {
   maxPerDevicePerBatch: number;
   /** Messages per second from one device above which a `flood` security event is recorded. */
   floodPerSecond: number;
+  /**
+   * Batches committing at once, each on its own connection, over disjoint devices and
+   * subjects (docs/adr/0004). 1 = one after the other.
+   */
+  commitLanes: number;
 }
 
 export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
@@ -47,6 +52,7 @@ export const DEFAULT_GATEWAY_OPTIONS: GatewayOptions = {
   silenceIntervalMs: 15_000,
   maxPerDevicePerBatch: 200,
   floodPerSecond: 100,
+  commitLanes: 2,
 };
 
 /**
@@ -175,7 +181,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   // from the socket only after the previous callback, so this is the backpressure lever.
   const held: (() => void)[] = [];
   let wake: (() => void) | undefined;
-  // Oldest message of the batch whose plan is being built (the one committing: `inflight`).
+  // Oldest message of the batch whose plan is being built (the ones committing: `lanes`).
   let pendingOldestMs: number | null = null;
   let running = true;
 
@@ -253,14 +259,13 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   async function commit(batch: Decoded[], prepared?: BatchPlan): Promise<Set<number>> {
     for (let attempt = 0; running || attempt === 0; attempt++) {
       const started = performance.now();
+      // Flood events ride along; back on the list unless this attempt commits them.
+      const floodRows = floods.splice(0);
       try {
         const plan =
           attempt === 0 && prepared ? prepared : await buildPlan(pipelineDeps, batch, Date.now());
-        // Flood events ride along and leave the list only once committed.
-        const floodCount = floods.length;
-        plan.security.push(...floods.slice(0, floodCount));
+        plan.security.push(...floodRows);
         const stored = await persistPlan(deps.database.db, plan, engine?.options);
-        floods.splice(0, floodCount);
         metrics.commitSeconds.observe((performance.now() - started) / 1000);
         if (stored.engineError !== undefined) {
           pipelineDeps.onStageError('rules', stored.engineError);
@@ -270,6 +275,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         afterCommit(plan, stored);
         return new Set(plan.engine.map((o) => o.subjectNo));
       } catch (err) {
+        floods.unshift(...floodRows);
         metrics.commitFailures.inc();
         if (!isTransient(err) && batch.length > 1) {
           // A data error: find the message that causes it by halves; the rest commits.
@@ -348,7 +354,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   let lastSilenceMs = Date.now();
   async function silenceTick() {
     if (!engine || Date.now() - lastSilenceMs < options.silenceIntervalMs) return;
-    await inflight?.done;
+    await Promise.all([...lanes].map((l) => l.done));
     lastSilenceMs = Date.now();
     try {
       const outcomes = await engine.silence(Date.now());
@@ -366,15 +372,23 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
   const silenceTimer = setInterval(() => wake?.(), options.silenceIntervalMs);
 
   /**
-   * Two batches overlap: while one commits, the next is taken and its plan built (identify,
-   * filter, rules), so the gateway and the database work at the same time instead of taking
-   * turns. Order still holds: the next batch leaves out every device of the one committing,
-   * commits start only after the previous one finished (its acks out, its engine states
-   * cached), and a plan that touched a subject the previous batch wrote (two devices of one
-   * subject) is built again before it commits.
+   * Batches overlap: while up to `commitLanes` batches commit (each on a connection of its
+   * own), the next is taken and its plan built (identify, filter, rules), so the gateway and
+   * the database — and two database backends — work at the same time instead of taking
+   * turns. Order still holds: a batch leaves out every device of the batches committing (a
+   * device's messages are in one lane at a time, in queue order), and a plan that touches a
+   * subject a committing batch writes (two devices of one subject) waits for that batch and
+   * is built again before it commits.
    */
-  let inflight:
-    { devices: Set<string>; oldestMs: number | null; done: Promise<Set<number>> } | undefined;
+  interface Lane {
+    devices: Set<string>;
+    /** The subjects its plan writes; null: not known yet (the plan is built at commit). */
+    subjects: ReadonlySet<number> | null;
+    oldestMs: number | null;
+    done: Promise<unknown>;
+  }
+  const lanes = new Set<Lane>();
+  const laneFreed = () => Promise.race([...lanes].map((l) => l.done));
   const loop = (async () => {
     while (running) {
       await silenceTick();
@@ -383,22 +397,22 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         wake = undefined;
         continue;
       }
+      if (lanes.size >= Math.max(1, options.commitLanes)) {
+        await laneFreed();
+        continue;
+      }
       // Wait for company only when the database is idle: while a batch commits, what queues
       // meanwhile is the next batch, and sleeping on top of that wait only adds latency.
-      if (queue.length < options.maxBatchMessages && !inflight) {
+      if (queue.length < options.maxBatchMessages && lanes.size === 0) {
         await sleep(options.maxBatchDelayMs);
       }
-      const previous = inflight;
-      const batch = takeBatch(
-        queue,
-        options.maxBatchMessages,
-        options.maxPerDevicePerBatch,
-        previous?.devices,
-      );
+      const committing = [...lanes];
+      const busy = new Set<string>();
+      for (const lane of committing) for (const d of lane.devices) busy.add(d);
+      const batch = takeBatch(queue, options.maxBatchMessages, options.maxPerDevicePerBatch, busy);
       if (batch.length === 0) {
-        // Everything queued waits for the batch in flight.
-        await previous?.done;
-        if (inflight === previous) inflight = undefined;
+        // Everything queued waits for a batch in flight.
+        if (committing.length > 0) await laneFreed();
         continue;
       }
       metrics.batchSize.observe(batch.length);
@@ -409,29 +423,39 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
       } catch {
         plan = undefined; // commit() builds it again and handles the failure
       }
-      const written = await previous?.done;
-      if (plan && written && plan.engine.some((o) => written.has(o.subjectNo))) plan = undefined;
+      const subjects = plan ? new Set(plan.engine.map((o) => o.subjectNo)) : null;
+      const sharing = committing.filter(
+        (lane) =>
+          subjects === null ||
+          lane.subjects === null ||
+          [...subjects].some((no) => lane.subjects!.has(no)),
+      );
+      if (sharing.length > 0) {
+        // Its states may be older than what those batches write: build it again after them.
+        await Promise.all(sharing.map((lane) => lane.done));
+        plan = undefined;
+      }
       const devices = new Set<string>();
       for (const m of batch) if (m.deviceId !== null) devices.add(m.deviceId);
-      const current = {
+      const lane: Lane = {
         devices,
+        subjects: plan ? subjects : null,
         oldestMs: pendingOldestMs,
         done: commit(batch, plan)
           .catch((err: unknown) => {
             // Only a bug gets here (commit contains its own failures); never crash the process.
             log.error({ err }, '批次处理异常 / unexpected batch failure');
-            return new Set<number>();
           })
           .finally(() => {
-            if (inflight === current) inflight = undefined;
+            lanes.delete(lane);
             metrics.queueDepth.set(queue.length);
             releaseHeld();
           }),
       };
       pendingOldestMs = null;
-      inflight = current;
+      lanes.add(lane);
     }
-    await inflight?.done;
+    await Promise.all([...lanes].map((l) => l.done));
   })();
 
   return {
@@ -441,7 +465,11 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     ready,
     queueDepth: () => queue.length,
     lagMs: () => {
-      const oldest = inflight?.oldestMs ?? pendingOldestMs ?? queue[0]?.receivedAtMs;
+      let oldest: number | null | undefined;
+      for (const lane of lanes) {
+        if (lane.oldestMs !== null) oldest = Math.min(oldest ?? Infinity, lane.oldestMs);
+      }
+      oldest ??= pendingOldestMs ?? queue[0]?.receivedAtMs;
       return oldest === undefined ? 0 : Math.max(0, Date.now() - oldest);
     },
     connected: () => client.connected,

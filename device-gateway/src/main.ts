@@ -34,6 +34,7 @@ async function main() {
       maxBatchMessages: config.GATEWAY_MAX_BATCH_MESSAGES,
       maxBatchDelayMs: config.GATEWAY_MAX_BATCH_DELAY_MS,
       maxQueuedMessages: config.GATEWAY_MAX_QUEUED_MESSAGES,
+      commitLanes: config.GATEWAY_COMMIT_LANES,
     },
   });
   await gateway.ready;

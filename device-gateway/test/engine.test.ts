@@ -192,6 +192,61 @@ describe.each(['postgres', 'pglite'] as const)(
       }
     });
 
+    it('two devices of one subject sending at once: every fix judged, one alert, the latest state kept', async () => {
+      // Batches commit in lanes over disjoint devices; two devices of one subject may land in
+      // two lanes, and the second plan must wait for the first and be built again on its
+      // state, or one lane's engine state would overwrite the other's.
+      const subject = await seedMonitoredDevice(t.database.db, { deviceId: 'wb-eng-6a' });
+      const second = await seedMonitoredDevice(t.database.db, { deviceId: 'ph-eng-6b' });
+      await t.database.db
+        .updateTable('monitoring_orders')
+        .set({ subject_id: subject.subjectId })
+        .where('id', '=', second.orderId!)
+        .execute();
+      await exclusionZone(t.database.db, subject);
+      await gateway.reloadConfig();
+      const a = new DeviceClient({ url: broker.url, deviceId: 'wb-eng-6a' });
+      const b = new DeviceClient({ url: broker.url, deviceId: 'ph-eng-6b' });
+      await a.connect();
+      await b.connect();
+      try {
+        // 40 fixes each, a message per fix, inside the zone from the 5th on; b 1 s after a,
+        // each sent while the other's batch may still be committing.
+        const metres = [500, 400, 300, 200, ...Array<number>(36).fill(0)];
+        const start = Date.now() - (metres.length + 1) * 10_000;
+        const fixesA = walk(start, metres);
+        const fixesB = walk(start + 1000, metres);
+        const seqs: [DeviceClient, number][] = [];
+        const pause = () => new Promise((r) => setTimeout(r, 25));
+        for (let i = 0; i < metres.length; i++) {
+          seqs.push([a, a.sendFixes([fixesA[i]!])]);
+          await pause();
+          seqs.push([b, b.sendFixes([fixesB[i]!])]);
+          await pause();
+        }
+        for (const [device, seq] of seqs) await device.waitAcked(seq);
+        const stored = await t.database.db
+          .selectFrom('fixes')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .where('subject_no', '=', subject.subjectNo)
+          .executeTakeFirstOrThrow();
+        expect(Number(stored.n)).toBe(2 * metres.length);
+        const alerts = await alertsOf(subject.subjectId);
+        expect(alerts.map((x) => [x.type, x.ended_at === null])).toEqual([['zone_enter', true]]);
+        const state = await t.database.db
+          .selectFrom('engine_state')
+          .select('progress')
+          .where('subject_no', '=', subject.subjectNo)
+          .executeTakeFirstOrThrow();
+        expect((state.progress as { lastFixTimeMs: number }).lastFixTimeMs).toBe(
+          fixesB[fixesB.length - 1]!.t,
+        );
+      } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
     it('a restart mid-violation neither forgets the open alert nor raises it twice', async () => {
       const subject = await seedMonitoredDevice(t.database.db, { deviceId: 'wb-eng-2' });
       await exclusionZone(t.database.db, subject);

@@ -75,6 +75,8 @@ export const ServerConfigSchema = z
       .default('ccm-gateway'),
     GATEWAY_MAX_BATCH_MESSAGES: z.coerce.number().int().min(1).max(50_000).default(2000),
     GATEWAY_MAX_QUEUED_MESSAGES: z.coerce.number().int().min(100).max(1_000_000).default(20_000),
+    /** Batches committing at once, over disjoint devices (1: one after the other). */
+    GATEWAY_COMMIT_LANES: z.coerce.number().int().min(1).max(8).default(2),
     /** Token EMQX sends to /api/v1/mqtt/auth and /acl; unset = those endpoints are off. */
     MQTT_AUTH_HOOK_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
     CCM_ADMIN_USERNAME: z

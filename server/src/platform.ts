@@ -159,6 +159,7 @@ export async function startPlatform(config: ServerConfig, logger: Logger): Promi
           sharedGroup: broker ? null : config.MQTT_SHARED_GROUP,
           maxBatchMessages: config.GATEWAY_MAX_BATCH_MESSAGES,
           maxQueuedMessages: config.GATEWAY_MAX_QUEUED_MESSAGES,
+          commitLanes: config.GATEWAY_COMMIT_LANES,
         },
       });
       const started = gateway;
