@@ -104,6 +104,36 @@ export async function mapColours(page: Page): Promise<number> {
   });
 }
 
+/** The share of the map canvas (every 4th pixel) within ±12 of this colour per channel. */
+export async function mapColourShare(
+  page: Page,
+  colour: [number, number, number],
+): Promise<number> {
+  return page.evaluate(([r, g, b]) => {
+    const map = (window as unknown as { ccmMap?: { getCanvas(): HTMLCanvasElement } }).ccmMap;
+    if (!map) return 0;
+    const source = map.getCanvas();
+    const copy = document.createElement('canvas');
+    copy.width = source.width;
+    copy.height = source.height;
+    const ctx = copy.getContext('2d')!;
+    ctx.drawImage(source, 0, 0);
+    const data = ctx.getImageData(0, 0, copy.width, copy.height).data;
+    let near = 0;
+    let all = 0;
+    for (let i = 0; i < data.length; i += 16) {
+      all++;
+      const d = Math.max(
+        Math.abs(data[i]! - r),
+        Math.abs(data[i + 1]! - g),
+        Math.abs(data[i + 2]! - b),
+      );
+      if (d <= 12) near++;
+    }
+    return all === 0 ? 0 : near / all;
+  }, colour);
+}
+
 /** Features of these layers drawn on the current map. */
 export async function renderedFeatures(page: Page, layers: string[]): Promise<number> {
   return page.evaluate((ids) => {

@@ -1,4 +1,4 @@
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,11 +24,13 @@ import { ensureBuilt } from '../../scripts/ensure-built';
 import {
   expectMapDrawn,
   launchChromium,
+  mapColourShare,
   mapPixel,
   renderedFeatures,
   screenshot,
   waitForMap,
 } from './browser';
+import { singleTilePmtiles, solidPng } from './tiles';
 
 const PASSWORD = 'demo-password-for-e2e';
 
@@ -353,6 +355,36 @@ describe('dashboard in a real browser against the real server', () => {
       expect(ring.some(([rx, ry]) => Math.abs(rx - x) < 2e-4 && Math.abs(ry - y) < 2e-4)).toBe(
         true,
       );
+    }
+  }, 120_000);
+
+  it('draws the basemap of a self-hosted raster tile server and of a PMTiles archive', async () => {
+    // Served from the deployment's own web server (here the dashboard folder): a tile
+    // server's {z}/{x}/{y} PNGs (one magenta tile for every address) and a PMTiles file
+    // read with HTTP range requests (one green z0 tile, drawn over-zoomed).
+    const dir = join(served, 'e2e-basemap');
+    mkdirSync(dir, { recursive: true });
+    const magenta: [number, number, number] = [200, 40, 160];
+    const green: [number, number, number] = [40, 190, 110];
+    writeFileSync(join(dir, 'tile.png'), solidPng(magenta));
+    writeFileSync(join(dir, 'green.pmtiles'), singleTilePmtiles(solidPng(green)));
+    const sources: [string, object, [number, number, number]][] = [
+      ['raster', { kind: 'raster', tiles: [`${base}/e2e-basemap/tile.png?{z}/{x}/{y}`] }, magenta],
+      ['pmtiles', { kind: 'pmtiles', url: `${base}/e2e-basemap/green.pmtiles` }, green],
+    ];
+    try {
+      for (const [name, config, colour] of sources) {
+        await page.getByTestId('nav-settings').click();
+        await page.getByTestId('map-config-input').fill(JSON.stringify(config));
+        await page.getByTestId('map-config-apply').click();
+        await page.getByTestId('nav-monitor').click();
+        await page.locator('[data-testid="monitor-map"][data-map-ready="true"]').waitFor();
+        // Most of the map is the tile's colour (subjects, zones and borders are drawn on it).
+        await poll(() => mapColourShare(page, colour)).toBeGreaterThan(0.5);
+        await screenshot(page, `13-basemap-${name}`);
+      }
+    } finally {
+      await page.evaluate(() => localStorage.removeItem('ccm.mapConfig')).catch(() => {});
     }
   }, 120_000);
 
