@@ -429,6 +429,87 @@ describe('monthly assessment (动态考核) through the API', () => {
         .execute();
       expect(audited).toHaveLength(2);
     });
+
+    it('a record entered wrongly is voided with a reason: kept, not counted; refused once the month is settled', async () => {
+      const subjectId = await seedSubject(s.db, A.township, { officerId: s.userIds.officerA });
+      const day = chinaDate(at(6).getTime());
+      const post = (body: object) =>
+        s.as('officerA', {
+          method: 'POST',
+          url: `/api/v1/subjects/${subjectId}/activities`,
+          payload: body,
+        });
+      const wrong = (await post(activity('community_service', day, 20))).json();
+      const voidIt = (user: Parameters<typeof s.as>[0], id: string, reason: unknown) =>
+        s.as(user, { method: 'POST', url: `/api/v1/activities/${id}/void`, payload: { reason } });
+      expect((await voidIt('officerA', wrong.id, ' ')).statusCode).toBe(400);
+      // Who may void: the writers in scope (each on a record of its own, of another subject).
+      const other = await seedSubject(s.db, A.township);
+      await expectMatrix(writers, async (user) => {
+        const record = await s.as('officerA', {
+          method: 'POST',
+          url: `/api/v1/subjects/${other}/activities`,
+          payload: activity('education', day, 1),
+        });
+        return voidIt(user, record.json().id, '录入错误 / entered wrongly');
+      });
+      const voided = await voidIt('officerA', wrong.id, '应为 2 小时，录入错误');
+      expect(voided.statusCode).toBe(200);
+      expect(voided.json()).toMatchObject({
+        id: wrong.id,
+        hours: 20,
+        voided: { by: s.userIds.officerA, reason: '应为 2 小时，录入错误' },
+      });
+      expect((await voidIt('officerA', wrong.id, '再次作废')).json().error.code).toBe(
+        'ACTIVITY_VOIDED',
+      );
+      // The day's hours are free again; the right record is entered anew.
+      expect((await post(activity('community_service', day, 2))).statusCode).toBe(201);
+      expect((await post(activity('education', day, 10))).statusCode).toBe(201);
+      const list = await s.as('auditorA', { url: `/api/v1/subjects/${subjectId}/activities` });
+      expect(
+        list
+          .json()
+          .items.map((a: { hours: number; voided: object | null }) => [a.hours, a.voided !== null])
+          .sort(),
+      ).toEqual([
+        [10, false],
+        [2, false],
+        [20, true],
+      ]);
+      // Not counted in the month's assessment.
+      expect((await compute('officerA', { month: M2 })).statusCode).toBe(200);
+      const [assessment] = (
+        await s.as('officerA', { url: `/api/v1/subjects/${subjectId}/assessments` })
+      ).json().items;
+      expect(assessment.facts.hours).toMatchObject({ education: 10, communityService: 2 });
+      const audited = await s.db
+        .selectFrom('audit_log')
+        .select('detail')
+        .where('action', '=', 'activity.void')
+        .where('resource_id', '=', wrong.id)
+        .execute();
+      expect(audited).toEqual([
+        {
+          detail: expect.objectContaining({
+            subjectId,
+            hours: 20,
+            reason: '应为 2 小时，录入错误',
+          }),
+        },
+      ]);
+      // Once the month is confirmed its facts are settled.
+      const confirmed = await s.as('officerA', {
+        method: 'POST',
+        url: `/api/v1/assessments/${assessment.id}/confirm`,
+        payload: {},
+      });
+      expect(confirmed.statusCode).toBe(200);
+      const education = list.json().items.find((a: { hours: number }) => a.hours === 10);
+      const late = await voidIt('officerA', education.id, '录入错误');
+      expect(late.statusCode).toBe(409);
+      expect(late.json().error.code).toBe('ASSESSMENT_SETTLED');
+    });
   });
 
   describe('a month of facts', () => {

@@ -127,6 +127,8 @@ export interface Activity {
   note: string;
   recordedBy: string | null;
   createdAt: string;
+  /** Voided (entered wrongly): kept on record, no longer counted. */
+  voided: { at: string; by: string | null; reason: string } | null;
 }
 
 export type CheckinMethod = 'fingerprint' | 'voiceprint' | 'face';
@@ -435,6 +437,16 @@ export function useRecordActivity(subjectId: string) {
   return useMutation({
     mutationFn: (body: { kind: ActivityKind; occurredOn: string; hours: number; note?: string }) =>
       api<Activity>(`/subjects/${subjectId}/activities`, { method: 'POST', body }),
+    onSuccess: () => qc.invalidateQueries({ queryKey: supervisionKeys.subject(subjectId) }),
+  });
+}
+
+/** Voids a record entered wrongly, with the reason (refused once its month is settled). */
+export function useVoidActivity(subjectId: string) {
+  const qc = useQueryClient();
+  return useMutation({
+    mutationFn: ({ id, reason }: { id: string; reason: string }) =>
+      api<Activity>(`/activities/${id}/void`, { method: 'POST', body: { reason } }),
     onSuccess: () => qc.invalidateQueries({ queryKey: supervisionKeys.subject(subjectId) }),
   });
 }

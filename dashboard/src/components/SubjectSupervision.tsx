@@ -7,6 +7,7 @@ import {
   Form,
   Input,
   InputNumber,
+  Modal,
   Popover,
   Select,
   Space,
@@ -28,6 +29,7 @@ import {
   useRequestCheckin,
   useSubjectAssessments,
   useSubjectCheckins,
+  useVoidActivity,
   type Activity,
   type ActivityKind,
   type CheckinMethod,
@@ -263,6 +265,9 @@ function ActivitiesTab({ subjectId, writer }: { subjectId: string; writer: boole
   const { message } = App.useApp();
   const activities = useActivities(subjectId);
   const record = useRecordActivity(subjectId);
+  const voidActivity = useVoidActivity(subjectId);
+  const [voiding, setVoiding] = useState<Activity | null>(null);
+  const [voidReason, setVoidReason] = useState('');
   const [form] = Form.useForm<{
     kind: ActivityKind;
     occurredOn: Dayjs;
@@ -271,7 +276,20 @@ function ActivitiesTab({ subjectId, writer }: { subjectId: string; writer: boole
   }>();
   const items = activities.data?.items ?? [];
   const sum = (k: ActivityKind) =>
-    Math.round(items.filter((a) => a.kind === k).reduce((n, a) => n + a.hours, 0) * 10) / 10;
+    Math.round(
+      items.filter((a) => a.kind === k && !a.voided).reduce((n, a) => n + a.hours, 0) * 10,
+    ) / 10;
+  const confirmVoid = async () => {
+    if (!voiding) return;
+    try {
+      await voidActivity.mutateAsync({ id: voiding.id, reason: voidReason.trim() });
+      void message.success(t('supervision.subject.voidDone'));
+      setVoiding(null);
+      setVoidReason('');
+    } catch (e) {
+      void message.error(t('supervision.common.failed', { message: errorText(e) }));
+    }
+  };
   const submit = async (v: {
     kind: ActivityKind;
     occurredOn: Dayjs;
@@ -361,10 +379,58 @@ function ActivitiesTab({ subjectId, writer }: { subjectId: string; writer: boole
               </Tag>
             ),
           },
-          { title: t('supervision.subject.hours'), dataIndex: 'hours', align: 'right' },
+          {
+            title: t('supervision.subject.hours'),
+            dataIndex: 'hours',
+            align: 'right',
+            render: (v: number, a: Activity) => (a.voided ? <s>{v}</s> : v),
+          },
           { title: t('supervision.common.note'), dataIndex: 'note' },
+          {
+            title: '',
+            key: 'void',
+            render: (_: unknown, a: Activity) =>
+              a.voided ? (
+                <Popover content={a.voided.reason} title={formatTime(a.voided.at)}>
+                  <Tag data-testid="activity-voided">{t('supervision.subject.voided')}</Tag>
+                </Popover>
+              ) : writer ? (
+                <Button
+                  size="small"
+                  type="link"
+                  data-testid="activity-void"
+                  onClick={() => setVoiding(a)}
+                >
+                  {t('supervision.subject.voidAction')}
+                </Button>
+              ) : null,
+          },
         ]}
       />
+      <Modal
+        open={voiding !== null}
+        title={t('supervision.subject.voidTitle', {
+          day: voiding?.occurredOn ?? '',
+          hours: voiding?.hours ?? 0,
+        })}
+        okText={t('supervision.subject.voidAction')}
+        okButtonProps={{ danger: true, disabled: voidReason.trim().length < 2 }}
+        confirmLoading={voidActivity.isPending}
+        onOk={() => void confirmVoid()}
+        onCancel={() => setVoiding(null)}
+      >
+        <Typography.Paragraph type="secondary">
+          {t('supervision.subject.voidHint')}
+        </Typography.Paragraph>
+        <Input.TextArea
+          data-testid="activity-void-reason"
+          maxLength={500}
+          rows={2}
+          value={voidReason}
+          placeholder={t('supervision.subject.voidReason')}
+          onChange={(e) => setVoidReason(e.target.value)}
+        />
+      </Modal>
     </div>
   );
 }

@@ -255,6 +255,13 @@ export const supervisionEn: Strings<SupervisionDictionary> = {
     hours: 'Hours',
     addActivity: 'Record',
     activityAdded: 'Recorded',
+    voidAction: 'Void',
+    voided: 'Void',
+    voidTitle: 'Void the {{hours}} h record of {{day}}',
+    voidHint:
+      'A record entered wrongly stays on record once voided but no longer counts in the assessment; record the right one anew. Once the month’s assessment is confirmed it can no longer be voided.',
+    voidReason: 'Reason (required)',
+    voidDone: 'Voided',
     totals: 'Total: education {{education}} h, community service {{service}} h',
   },
 };

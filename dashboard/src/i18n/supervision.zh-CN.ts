@@ -249,6 +249,13 @@ export const supervisionZh = {
     hours: '小时数',
     addActivity: '登记',
     activityAdded: '已登记',
+    voidAction: '作废',
+    voided: '已作废',
+    voidTitle: '作废 {{day}} 的 {{hours}} 小时记录',
+    voidHint:
+      '录入有误的记录作废后仍保留，但不再计入考核；请重新登记正确的记录。该月考核确认后不能再作废。',
+    voidReason: '作废原因（必填）',
+    voidDone: '已作废',
     totals: '合计：教育学习 {{education}} 小时，公益活动 {{service}} 小时',
   },
 };

@@ -545,6 +545,34 @@ describe('dashboard in a real browser against the real server', () => {
     await screenshot(page, '06-track-playback');
   }, 120_000);
 
+  it('records education hours on the subject page and voids a wrong entry with its reason', async () => {
+    await page.goto(`${base}/subjects/${mover.subjectId}`);
+    await page.getByTestId('subject-supervision').waitFor();
+    await page.getByRole('tab', { name: '教育与公益' }).click();
+    const form = page.getByTestId('activity-form');
+    await form.waitFor();
+    await form.locator('.ant-input-number-input').fill('7.5');
+    await form.locator('button[type="submit"]').click();
+    const activities = page.getByTestId('subject-activities');
+    await activities.getByRole('cell', { name: '7.5', exact: true }).waitFor();
+    await activities.getByTestId('activity-void').first().click();
+    await page.getByTestId('activity-void-reason').fill('应为 2.5 小时，录入错误');
+    // antd spaces two-character button labels: 「作 废」.
+    await page
+      .getByRole('dialog')
+      .getByRole('button', { name: /作\s?废/ })
+      .click();
+    await activities.getByTestId('activity-voided').waitFor();
+    await poll(() => activities.textContent()).toContain('教育学习 0 小时');
+    const stored = await api(`/subjects/${mover.subjectId}/activities`, await token());
+    expect(stored.items[0]).toMatchObject({
+      hours: 7.5,
+      voided: { reason: '应为 2.5 小时，录入错误' },
+    });
+    await page.getByRole('dialog').waitFor({ state: 'hidden' });
+    await screenshot(page, '14-activity-voided');
+  }, 120_000);
+
   it('shows devices and statistics, and sends a locate command', async () => {
     await page.getByTestId('nav-devices').click();
     await page.getByTestId('device-table').waitFor();

@@ -498,6 +498,10 @@ export interface ActivityRecordsTable {
   note: Generated<string>;
   recorded_by: string | null;
   created_at: DefaultTimestamp;
+  /** Voided (entered wrongly): kept, no longer counted (0012). */
+  voided_at: Timestamp | null;
+  voided_by: string | null;
+  void_reason: string | null;
 }
 
 export interface AssessmentsTable {
@@ -957,6 +961,9 @@ export const TABLE_COLUMNS = {
     'note',
     'recorded_by',
     'created_at',
+    'voided_at',
+    'voided_by',
+    'void_reason',
   ],
   assessments: [
     'id',

@@ -8,7 +8,7 @@ import type { FeatureDeps } from '../context';
 import { AppError } from '../errors';
 import { decodeCursor, IdParams, iso, page, toPage, Uuid } from '../http';
 import { errorResponses } from '../orders/schemas';
-import { listActivities, recordActivity } from './service';
+import { listActivities, recordActivity, voidActivity } from './service';
 
 /** Officers, bureaus and admins record hours in their scope; the procuratorate reads. */
 const READ: readonly Role[] = ['admin', 'bureau', 'officer', 'auditor'];
@@ -39,6 +39,10 @@ const ActivityView = z.object({
   note: z.string(),
   recordedBy: z.string().nullable(),
   createdAt: z.string(),
+  voided: z
+    .object({ at: z.string(), by: z.string().nullable(), reason: z.string() })
+    .nullable()
+    .describe('作废：录入有误，保留但不再计入考核 / voided: kept, no longer counted'),
 });
 
 type Row = Awaited<ReturnType<typeof recordActivity>>;
@@ -51,6 +55,10 @@ const view = (a: Row): z.infer<typeof ActivityView> => ({
   note: a.note,
   recordedBy: a.recorded_by,
   createdAt: iso(a.created_at),
+  voided:
+    a.voided_at === null
+      ? null
+      : { at: iso(a.voided_at), by: a.voided_by, reason: a.void_reason ?? '' },
 });
 
 export function registerActivityRoutes(app: FastifyInstance, deps: FeatureDeps) {
@@ -78,6 +86,34 @@ export function registerActivityRoutes(app: FastifyInstance, deps: FeatureDeps) 
       );
       return reply.status(201).send(view(row));
     },
+  );
+
+  r.post(
+    '/api/v1/activities/:id/void',
+    {
+      config: { roles: WRITE },
+      schema: {
+        summary:
+          '作废录入有误的记录（保留，不再计入考核）/ void a record entered wrongly (kept, no longer counted)',
+        tags: TAGS,
+        params: IdParams,
+        body: z.object({
+          reason: z
+            .string()
+            .trim()
+            .min(2, '请说明作废原因 / give the reason')
+            .max(500, '不超过 500 字 / at most 500 characters'),
+        }),
+        response: { 200: ActivityView, ...errorResponses(400, 403, 404, 409) },
+      },
+    },
+    async (request) =>
+      view(
+        await voidActivity(deps.db, currentUser(request), request.params.id, request.body.reason, {
+          ip: request.ip,
+          now: new Date(),
+        }),
+      ),
   );
 
   r.get(

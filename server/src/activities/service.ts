@@ -61,6 +61,7 @@ export async function recordActivity(
       .select(sql<string>`coalesce(sum(hours), 0)`.as('hours'))
       .where('subject_id', '=', subject.id)
       .where('occurred_on', '=', input.occurredOn)
+      .where('voided_at', 'is', null)
       .executeTakeFirstOrThrow();
     if (Number(day.hours) + input.hours > 24) {
       throw invalidField(
@@ -128,4 +129,72 @@ export async function listActivities(
     );
   }
   return query.execute();
+}
+
+/**
+ * Voids a record entered wrongly: it stays on record with who voided it and why, and no
+ * longer counts (day total, assessment); the right one is recorded anew. Refused once the
+ * month's assessment of the subject is confirmed or overridden: its facts are then settled.
+ */
+export async function voidActivity(
+  db: Kysely<DB>,
+  user: AuthUser,
+  id: string,
+  reason: string,
+  ctx: { ip: string; now: Date },
+) {
+  return db.transaction().execute(async (trx) => {
+    const record = await trx
+      .selectFrom('activity_records as a')
+      .innerJoin('subjects', 'subjects.id', 'a.subject_id')
+      .selectAll('a')
+      .select('subjects.jurisdiction_code')
+      .where('a.id', '=', id)
+      .where(inScope(user, 'subjects.jurisdiction_code'))
+      .forUpdate('a')
+      .executeTakeFirst();
+    if (!record) {
+      throw new AppError(404, 'ACTIVITY_NOT_FOUND', '未找到该记录 / activity record not found');
+    }
+    if (record.voided_at !== null) {
+      throw new AppError(409, 'ACTIVITY_VOIDED', '该记录已作废 / the record is already void');
+    }
+    const month = `${record.occurred_on.slice(0, 7)}-01`;
+    const settled = await trx
+      .selectFrom('assessments')
+      .select('status')
+      .where('subject_id', '=', record.subject_id)
+      .where('month', '=', month)
+      .where('status', '!=', 'recommended')
+      .executeTakeFirst();
+    if (settled) {
+      throw new AppError(
+        409,
+        'ASSESSMENT_SETTLED',
+        `${record.occurred_on.slice(0, 7)} 的考核已确认，记录不能再作废 / the assessment of ${record.occurred_on.slice(0, 7)} is settled: its records can no longer be voided`,
+      );
+    }
+    const row = await trx
+      .updateTable('activity_records')
+      .set({ voided_at: ctx.now, voided_by: user.id, void_reason: reason })
+      .where('id', '=', id)
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await audit(trx, {
+      actor: user,
+      action: 'activity.void',
+      resourceType: 'activity_record',
+      resourceId: id,
+      jurisdictionCode: record.jurisdiction_code,
+      detail: {
+        subjectId: record.subject_id,
+        kind: record.kind,
+        occurredOn: record.occurred_on,
+        hours: record.hours,
+        reason,
+      },
+      ip: ctx.ip,
+    });
+    return row;
+  });
 }

@@ -110,6 +110,7 @@ export async function monthFacts(
       .where('subject_id', 'in', subjectIds)
       .where('occurred_on', '>=', range.firstDay)
       .where('occurred_on', '<', range.nextFirstDay)
+      .where('voided_at', 'is', null)
       .groupBy(['subject_id', 'kind'])
       .execute(),
     db
