@@ -8,6 +8,7 @@ import { loadServerConfig } from '../src/config';
 import { startPlatform, type Platform } from '../src/platform';
 import { StreamHub } from '../src/stream/hub';
 import { loadAlertView } from '../src/alerts';
+import { notify } from '../src/notifications/notify';
 import { A, B, seedTree, PASSWORD } from './support';
 
 const HOME: [number, number] = [108.366543, 22.817012];
@@ -163,6 +164,34 @@ describe('live stream', () => {
       .where('action', '=', 'positions.stream')
       .execute();
     expect(audits.map((r) => r.actor_username).sort()).toEqual(['officerA', 'officerB']);
+  });
+
+  it('tells a user of a new notice at once, and only that user', async () => {
+    const a = open(`?token=${tokens.officerA}`);
+    const b = open(`?token=${tokens.officerB}`);
+    await expect.poll(() => a.messages.some((m) => m.type === 'ready')).toBe(true);
+    await expect.poll(() => b.messages.some((m) => m.type === 'ready')).toBe(true);
+    const db = platform.database.db;
+    const officerA = await db
+      .selectFrom('users')
+      .select('id')
+      .where('username', '=', 'officerA')
+      .executeTakeFirstOrThrow();
+    const notice = {
+      kind: 'order_expiring',
+      title: '电子定位期限将满 / monitoring order ending',
+      subjectId: seeded.subjectId,
+      dedupeKey: `stream-test:${seeded.subjectId}`,
+    } as const;
+    expect(await notify(db, [officerA.id], notice)).toBe(1);
+    await expect
+      .poll(() => a.messages.filter((m) => m.type === 'notification'), { timeout: 5000 })
+      .toEqual([{ type: 'notification' }]);
+    // The same notice again is no news; the other office never hears of it.
+    expect(await notify(db, [officerA.id], notice)).toBe(0);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(a.messages.filter((m) => m.type === 'notification')).toHaveLength(1);
+    expect(b.messages.filter((m) => m.type === 'notification')).toEqual([]);
   });
 
   it('refuses a bad token, a silent client and the police role', async () => {

@@ -458,7 +458,8 @@ export const useNotifications = () =>
     queryKey: supervisionKeys.notifications,
     queryFn: () =>
       api<{ items: Notification[]; unread: number }>('/notifications', { query: { limit: 30 } }),
-    refetchInterval: 30_000,
+    // New notices arrive over the live stream; this only covers a stream that is down.
+    refetchInterval: 5 * 60_000,
   });
 
 export function useMarkRead() {

@@ -1,6 +1,7 @@
 import type { QueryClient } from '@tanstack/react-query';
 import { z } from 'zod';
 import { keys } from '../api/queries';
+import { supervisionKeys } from '../api/supervision';
 import type { Alert, LatestPosition } from '../api/types';
 
 // Messages of GET /api/v1/stream, parsed at the boundary (server/src/stream).
@@ -24,6 +25,8 @@ const Message = z.discriminatedUnion('type', [
   PositionMessage,
   AlertMessage,
   z.object({ type: z.literal('ready') }).passthrough(),
+  // New notices for this user (reminders, leave decisions …): fetch them.
+  z.object({ type: z.literal('notification') }).passthrough(),
 ]);
 export type PositionUpdate = z.infer<typeof PositionMessage>;
 
@@ -101,6 +104,9 @@ export class LiveStream {
       this.options.onStatus?.('live');
       // Anything missed while disconnected: fetch once.
       void this.options.queryClient.invalidateQueries({ queryKey: keys.latest });
+      void this.options.queryClient.invalidateQueries({ queryKey: supervisionKeys.notifications });
+    } else if (m.type === 'notification') {
+      void this.options.queryClient.invalidateQueries({ queryKey: supervisionKeys.notifications });
     } else if (m.type === 'position') {
       const prev = this.#pending.get(m.subjectId);
       if (!prev || prev.t <= m.t) this.#pending.set(m.subjectId, m);

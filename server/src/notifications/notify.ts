@@ -78,7 +78,18 @@ export async function notify(db: Db, userIds: readonly string[], notice: Notice)
       })),
     )
     .onConflict((oc) => oc.column('dedupe_key').doNothing())
-    .returning('id')
+    .returning('user_id')
     .execute();
+  if (rows.length === 0) return 0;
+  // The live stream tells these users' dashboards to fetch their notices (it carries no
+  // content: the notice is read through the API, in scope).
+  await db
+    .insertInto('outbox')
+    .values({
+      topic: 'notification',
+      payload: JSON.stringify({ userIds: rows.map((r) => r.user_id), kind: notice.kind }),
+    })
+    .execute();
+  await sql`SELECT pg_notify('ccm_outbox', '1')`.execute(db);
   return rows.length;
 }

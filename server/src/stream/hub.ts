@@ -14,6 +14,9 @@ import { isPathWithin, pathInScope, pathWithin } from '../auth/scope';
  * A client that cannot keep up (more than `maxBufferedBytes` unsent) is dropped, never
  * buffered without bound.
  */
+/** New notices for this user: fetch them (GET /api/v1/notifications). */
+const NOTIFICATION_MESSAGE = JSON.stringify({ type: 'notification' });
+
 export interface StreamClient {
   user: AuthUser;
   send(text: string): void;
@@ -125,14 +128,26 @@ export class StreamHub {
 
   #deliver(text: string, path: string, roles: readonly Role[]) {
     for (const client of this.#clients) {
-      if (!roles.includes(client.user.role) || !pathInScope(client.user, path)) continue;
-      if (client.bufferedBytes() > this.#maxBuffered) {
-        this.#clients.delete(client);
-        client.close(1013, 'client too slow; reconnect / 客户端接收过慢，请重连');
-        continue;
+      if (roles.includes(client.user.role) && pathInScope(client.user, path)) {
+        this.#send(client, text);
       }
-      client.send(text);
     }
+  }
+
+  /** A client that cannot keep up is dropped (it reconnects and refetches) rather than fed. */
+  #send(client: StreamClient, text: string) {
+    if (client.bufferedBytes() > this.#maxBuffered) {
+      this.#clients.delete(client);
+      client.close(1013, 'client too slow; reconnect / 客户端接收过慢，请重连');
+      return;
+    }
+    client.send(text);
+  }
+
+  /** To these users' connections only (a notice is addressed to people, not to a scope). */
+  #deliverToUsers(text: string, userIds: readonly unknown[]) {
+    const to = new Set(userIds);
+    for (const client of this.#clients) if (to.has(client.user.id)) this.#send(client, text);
   }
 
   async #positions() {
@@ -231,6 +246,11 @@ export class StreamHub {
           for (let id = this.#outboxAfter + 1; id < row.id; id++) this.#outboxGaps.set(id, now);
         }
         this.#outboxAfter = row.id;
+      }
+      if (row.topic === 'notification') {
+        const { userIds } = row.payload as { userIds?: unknown };
+        if (Array.isArray(userIds)) this.#deliverToUsers(NOTIFICATION_MESSAGE, userIds);
+        continue;
       }
       if (row.topic !== 'alert' && row.topic !== 'alert_update') continue;
       const payload = row.payload as { alertId?: string; jurisdictionCode?: string };
