@@ -77,61 +77,58 @@ export async function waitForFeatures(page: Page, layers: string[], timeout = 60
 }
 
 /**
+ * The map canvas's pixels on a grid, `step` apart both ways, as RGB bytes (read in the page
+ * from a 2D copy: the WebGL canvas keeps its drawing buffer, see MapView).
+ */
+async function mapPixels(page: Page, step: number): Promise<Buffer> {
+  const base64 = await page.evaluate((s) => {
+    const map = (window as unknown as { ccmMap?: { getCanvas(): HTMLCanvasElement } }).ccmMap;
+    if (!map) return '';
+    const source = map.getCanvas();
+    const copy = document.createElement('canvas');
+    copy.width = source.width;
+    copy.height = source.height;
+    const ctx = copy.getContext('2d')!;
+    ctx.drawImage(source, 0, 0);
+    const data = ctx.getImageData(0, 0, copy.width, copy.height).data;
+    let out = '';
+    for (let y = 0; y < copy.height; y += s) {
+      for (let x = 0; x < copy.width; x += s) {
+        const i = (y * copy.width + x) * 4;
+        out += String.fromCharCode(data[i]!, data[i + 1]!, data[i + 2]!);
+      }
+    }
+    return btoa(out);
+  }, step);
+  return Buffer.from(base64, 'base64');
+}
+
+/**
  * How many distinct colours the map canvas shows (every other pixel): a blank map has one or
  * two (background, maybe a control); land, borders, zones and subjects make many.
  */
 export async function mapColours(page: Page): Promise<number> {
-  return page.evaluate(() => {
-    const map = (window as unknown as { ccmMap?: { getCanvas(): HTMLCanvasElement } }).ccmMap;
-    if (!map) return 0;
-    const source = map.getCanvas();
-    const copy = document.createElement('canvas');
-    copy.width = source.width;
-    copy.height = source.height;
-    const ctx = copy.getContext('2d')!;
-    ctx.drawImage(source, 0, 0);
-    const colours = new Set<string>();
-    // Every other pixel: a subject's 7 px dot on a plain land colour is never stepped over.
-    const step = 2;
-    const data = ctx.getImageData(0, 0, copy.width, copy.height).data;
-    for (let y = 0; y < copy.height; y += step) {
-      for (let x = 0; x < copy.width; x += step) {
-        const i = (y * copy.width + x) * 4;
-        colours.add(`${data[i]! >> 3},${data[i + 1]! >> 3},${data[i + 2]! >> 3}`);
-      }
-    }
-    return colours.size;
-  });
+  // Every other pixel: a subject's 7 px dot on a plain land colour is never stepped over.
+  const rgb = await mapPixels(page, 2);
+  const colours = new Set<number>();
+  for (let i = 0; i + 2 < rgb.length; i += 3) {
+    colours.add(((rgb[i]! >> 3) << 10) | ((rgb[i + 1]! >> 3) << 5) | (rgb[i + 2]! >> 3));
+  }
+  return colours.size;
 }
 
-/** The share of the map canvas (every 4th pixel) within ±12 of this colour per channel. */
+/** The share of the map canvas (every 4th pixel both ways) within ±12 of this colour. */
 export async function mapColourShare(
   page: Page,
-  colour: [number, number, number],
+  [r, g, b]: [number, number, number],
 ): Promise<number> {
-  return page.evaluate(([r, g, b]) => {
-    const map = (window as unknown as { ccmMap?: { getCanvas(): HTMLCanvasElement } }).ccmMap;
-    if (!map) return 0;
-    const source = map.getCanvas();
-    const copy = document.createElement('canvas');
-    copy.width = source.width;
-    copy.height = source.height;
-    const ctx = copy.getContext('2d')!;
-    ctx.drawImage(source, 0, 0);
-    const data = ctx.getImageData(0, 0, copy.width, copy.height).data;
-    let near = 0;
-    let all = 0;
-    for (let i = 0; i < data.length; i += 16) {
-      all++;
-      const d = Math.max(
-        Math.abs(data[i]! - r),
-        Math.abs(data[i + 1]! - g),
-        Math.abs(data[i + 2]! - b),
-      );
-      if (d <= 12) near++;
-    }
-    return all === 0 ? 0 : near / all;
-  }, colour);
+  const rgb = await mapPixels(page, 4);
+  let near = 0;
+  for (let i = 0; i + 2 < rgb.length; i += 3) {
+    const d = Math.max(Math.abs(rgb[i]! - r), Math.abs(rgb[i + 1]! - g), Math.abs(rgb[i + 2]! - b));
+    if (d <= 12) near++;
+  }
+  return rgb.length === 0 ? 0 : near / (rgb.length / 3);
 }
 
 /** Features of these layers drawn on the current map. */
