@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { DB } from '@ccm/db';
 import { DeviceClient } from '@ccm/simulators';
 import {
@@ -242,6 +242,62 @@ describe.each(['postgres', 'pglite'] as const)(
           fixesB[fixesB.length - 1]!.t,
         );
       } finally {
+        await a.close();
+        await b.close();
+      }
+    });
+
+    it('a batch sharing a subject with a slow commit waits for it and builds on its state', async () => {
+      // Device a's fixes take 300 ms each to insert (a trigger), so its batch is still
+      // committing when b's fix arrives: b's batch goes to the second lane, shares the
+      // subject, and must not be planned on the state from before a's batch (with a plan
+      // from the old state, whichever commits last overwrites the other: last writer wins).
+      const subject = await seedMonitoredDevice(t.database.db, { deviceId: 'wb-eng-7a' });
+      const second = await seedMonitoredDevice(t.database.db, { deviceId: 'ph-eng-7b' });
+      await t.database.db
+        .updateTable('monitoring_orders')
+        .set({ subject_id: subject.subjectId })
+        .where('id', '=', second.orderId!)
+        .execute();
+      await gateway.reloadConfig();
+      await sql`CREATE FUNCTION slow_insert_for_test() RETURNS trigger LANGUAGE plpgsql AS
+        $$ BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$`.execute(t.database.db);
+      await sql`CREATE TRIGGER slow_insert_for_test BEFORE INSERT ON fixes FOR EACH ROW
+        WHEN (NEW.device_no = ${sql.lit(subject.deviceNo)})
+        EXECUTE FUNCTION slow_insert_for_test()`.execute(t.database.db);
+      const a = new DeviceClient({ url: broker.url, deviceId: 'wb-eng-7a' });
+      const b = new DeviceClient({ url: broker.url, deviceId: 'ph-eng-7b' });
+      await a.connect();
+      await b.connect();
+      try {
+        const start = Date.now() - 60_000;
+        const fix = (tMs: number) => ({
+          t: tMs,
+          lat: north(900),
+          lon: HOME[0],
+          acc: 5,
+          src: 'gnss' as const,
+        });
+        for (let round = 0; round < 3; round++) {
+          const t0 = start + round * 10_000;
+          const seqA = a.sendFixes([fix(t0)]);
+          await new Promise((r) => setTimeout(r, 100)); // a's batch is committing now
+          const seqB = b.sendFixes([fix(t0 + 5_000)]);
+          await a.waitAcked(seqA);
+          await b.waitAcked(seqB);
+        }
+        const state = await t.database.db
+          .selectFrom('engine_state')
+          .select('progress')
+          .where('subject_no', '=', subject.subjectNo)
+          .executeTakeFirstOrThrow();
+        // The newest fix of the subject is b's last: its state saw a's batches too.
+        expect((state.progress as { lastFixTimeMs: number }).lastFixTimeMs).toBe(
+          start + 2 * 10_000 + 5_000,
+        );
+      } finally {
+        await sql`DROP TRIGGER slow_insert_for_test ON fixes`.execute(t.database.db);
+        await sql`DROP FUNCTION slow_insert_for_test()`.execute(t.database.db);
         await a.close();
         await b.close();
       }
