@@ -77,6 +77,35 @@ describe.each(['postgres', 'pglite'] as const)(
         .orderBy('started_at')
         .execute();
 
+    /** A wristband and a phone of one subject (the phone's order moved to that subject). */
+    async function oneSubjectTwoDevices(wristbandId: string, phoneId: string) {
+      const subject = await seedMonitoredDevice(t.database.db, { deviceId: wristbandId });
+      const phone = await seedMonitoredDevice(t.database.db, { deviceId: phoneId });
+      await t.database.db
+        .updateTable('monitoring_orders')
+        .set({ subject_id: subject.subjectId })
+        .where('id', '=', phone.orderId!)
+        .execute();
+      return subject;
+    }
+
+    /** The newest fix time the subject's stored engine state has seen. */
+    async function lastFixTimeOf(subjectNo: number) {
+      const state = await t.database.db
+        .selectFrom('engine_state')
+        .select('progress')
+        .where('subject_no', '=', subjectNo)
+        .executeTakeFirstOrThrow();
+      return (state.progress as { lastFixTimeMs: number }).lastFixTimeMs;
+    }
+
+    /** Device clients, connected (the test closes them). */
+    async function connected(...ids: string[]) {
+      const clients = ids.map((id) => new DeviceClient({ url: broker.url, deviceId: id }));
+      for (const c of clients) await c.connect();
+      return clients;
+    }
+
     /** A walk: GNSS fixes every 10 s at the given distances north of HOME (m). */
     const walk = (startMs: number, metres: number[]) =>
       metres.map((m, i) => ({
@@ -196,19 +225,10 @@ describe.each(['postgres', 'pglite'] as const)(
       // Batches commit in lanes over disjoint devices; two devices of one subject may land in
       // two lanes, and the second plan must wait for the first and be built again on its
       // state, or one lane's engine state would overwrite the other's.
-      const subject = await seedMonitoredDevice(t.database.db, { deviceId: 'wb-eng-6a' });
-      const second = await seedMonitoredDevice(t.database.db, { deviceId: 'ph-eng-6b' });
-      await t.database.db
-        .updateTable('monitoring_orders')
-        .set({ subject_id: subject.subjectId })
-        .where('id', '=', second.orderId!)
-        .execute();
+      const subject = await oneSubjectTwoDevices('wb-eng-6a', 'ph-eng-6b');
       await exclusionZone(t.database.db, subject);
       await gateway.reloadConfig();
-      const a = new DeviceClient({ url: broker.url, deviceId: 'wb-eng-6a' });
-      const b = new DeviceClient({ url: broker.url, deviceId: 'ph-eng-6b' });
-      await a.connect();
-      await b.connect();
+      const [a, b] = (await connected('wb-eng-6a', 'ph-eng-6b')) as [DeviceClient, DeviceClient];
       try {
         // 40 fixes each, a message per fix, inside the zone from the 5th on; b 1 s after a,
         // each sent while the other's batch may still be committing.
@@ -233,14 +253,7 @@ describe.each(['postgres', 'pglite'] as const)(
         expect(Number(stored.n)).toBe(2 * metres.length);
         const alerts = await alertsOf(subject.subjectId);
         expect(alerts.map((x) => [x.type, x.ended_at === null])).toEqual([['zone_enter', true]]);
-        const state = await t.database.db
-          .selectFrom('engine_state')
-          .select('progress')
-          .where('subject_no', '=', subject.subjectNo)
-          .executeTakeFirstOrThrow();
-        expect((state.progress as { lastFixTimeMs: number }).lastFixTimeMs).toBe(
-          fixesB[fixesB.length - 1]!.t,
-        );
+        expect(await lastFixTimeOf(subject.subjectNo)).toBe(fixesB[fixesB.length - 1]!.t);
       } finally {
         await a.close();
         await b.close();
@@ -252,23 +265,14 @@ describe.each(['postgres', 'pglite'] as const)(
       // committing when b's fix arrives: b's batch goes to the second lane, shares the
       // subject, and must not be planned on the state from before a's batch (with a plan
       // from the old state, whichever commits last overwrites the other: last writer wins).
-      const subject = await seedMonitoredDevice(t.database.db, { deviceId: 'wb-eng-7a' });
-      const second = await seedMonitoredDevice(t.database.db, { deviceId: 'ph-eng-7b' });
-      await t.database.db
-        .updateTable('monitoring_orders')
-        .set({ subject_id: subject.subjectId })
-        .where('id', '=', second.orderId!)
-        .execute();
+      const subject = await oneSubjectTwoDevices('wb-eng-7a', 'ph-eng-7b');
       await gateway.reloadConfig();
       await sql`CREATE FUNCTION slow_insert_for_test() RETURNS trigger LANGUAGE plpgsql AS
         $$ BEGIN PERFORM pg_sleep(0.3); RETURN NEW; END $$`.execute(t.database.db);
       await sql`CREATE TRIGGER slow_insert_for_test BEFORE INSERT ON fixes FOR EACH ROW
         WHEN (NEW.device_no = ${sql.lit(subject.deviceNo)})
         EXECUTE FUNCTION slow_insert_for_test()`.execute(t.database.db);
-      const a = new DeviceClient({ url: broker.url, deviceId: 'wb-eng-7a' });
-      const b = new DeviceClient({ url: broker.url, deviceId: 'ph-eng-7b' });
-      await a.connect();
-      await b.connect();
+      const [a, b] = (await connected('wb-eng-7a', 'ph-eng-7b')) as [DeviceClient, DeviceClient];
       try {
         const start = Date.now() - 60_000;
         const fix = (tMs: number) => ({
@@ -286,15 +290,8 @@ describe.each(['postgres', 'pglite'] as const)(
           await a.waitAcked(seqA);
           await b.waitAcked(seqB);
         }
-        const state = await t.database.db
-          .selectFrom('engine_state')
-          .select('progress')
-          .where('subject_no', '=', subject.subjectNo)
-          .executeTakeFirstOrThrow();
         // The newest fix of the subject is b's last: its state saw a's batches too.
-        expect((state.progress as { lastFixTimeMs: number }).lastFixTimeMs).toBe(
-          start + 2 * 10_000 + 5_000,
-        );
+        expect(await lastFixTimeOf(subject.subjectNo)).toBe(start + 2 * 10_000 + 5_000);
       } finally {
         await sql`DROP TRIGGER slow_insert_for_test ON fixes`.execute(t.database.db);
         await sql`DROP FUNCTION slow_insert_for_test()`.execute(t.database.db);
