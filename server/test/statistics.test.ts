@@ -257,12 +257,20 @@ describe('statistics (决策分析)', () => {
         })
         .execute();
     }
-    // The subject page's list: the one check-ins route, with the window's counts.
+    // The subject page: the one check-ins route for the list, checkin-stats for the counts.
+    const stats = await s.as('officerA', { url: `/api/v1/subjects/${a1.subjectId}/checkin-stats` });
+    expect(stats.statusCode).toBe(200);
+    expect(stats.json().checkins).toEqual({
+      total: 3,
+      match: 1,
+      noMatch: 1,
+      spoofSuspected: 1,
+      separations: 0,
+    });
     const url = `/api/v1/subjects/${a1.subjectId}/checkins?limit=2`;
     const res = await s.as('officerA', { url });
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body.counts).toEqual({ total: 3, match: 1, noMatch: 1, spoofSuspected: 1 });
     expect(body.items.map((c: { result: string }) => c.result)).toEqual([
       'no_match',
       'spoof_suspected',

@@ -388,15 +388,14 @@ export function useComputeAssessments() {
 
 // ---- a subject's check-ins and activities ------------------------------------------------
 
-/** The last 90 days (the server's default window): counts by result and the newest 100. */
+/** The newest 100 of the last 90 days (the server's default window), with their reviews. */
 export const useSubjectCheckins = (subjectId: string) =>
   useQuery({
     queryKey: [...supervisionKeys.subject(subjectId), 'checkins'],
     queryFn: () =>
-      api<{
-        counts: { total: number; match: number; noMatch: number; spoofSuspected: number };
-        items: SupervisedCheckin[];
-      }>(`/subjects/${subjectId}/checkins`, { query: { limit: 100 } }),
+      api<{ items: SupervisedCheckin[] }>(`/subjects/${subjectId}/checkins`, {
+        query: { limit: 100 },
+      }),
   });
 
 export const useCheckinRequests = (subjectId: string) =>

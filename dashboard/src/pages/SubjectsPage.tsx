@@ -14,7 +14,7 @@ import {
 import type { Schedule, Subject } from '../api/types';
 import { formatTime, LateTag, QueryState, SeverityTag } from '../components/common';
 import { SubjectSupervision } from '../components/SubjectSupervision';
-import { useSubjectCheckins } from '../api/supervision';
+import { useCheckinStats, useSubjectCheckins } from '../api/supervision';
 import { TrackPlayback } from '../components/TrackPlayback';
 import { ago } from '../i18n';
 import { STATUS_COLOURS, statusOf } from '../map/layers';
@@ -128,6 +128,8 @@ export function SubjectPage() {
   const orders = useOrders(id);
   const zones = useSubjectZones(id);
   const checkins = useSubjectCheckins(id);
+  // The last 90 days by result: the same figures as the supervision tab's.
+  const checkinStats = useCheckinStats(id);
   const alerts = useAlerts({ subjectId: id, sort: 'raisedAt', limit: 20 });
   const s = subject.data;
   if (!s)
@@ -234,14 +236,16 @@ export function SubjectPage() {
             <QueryState loading={checkins.isLoading} error={checkins.error} />
             {checkins.data && (
               <>
-                <Typography.Paragraph>
-                  {t('checkins.summary', {
-                    total: checkins.data.counts.total,
-                    match: checkins.data.counts.match,
-                    noMatch: checkins.data.counts.noMatch,
-                    spoof: checkins.data.counts.spoofSuspected,
-                  })}
-                </Typography.Paragraph>
+                {checkinStats.data && (
+                  <Typography.Paragraph>
+                    {t('checkins.summary', {
+                      total: checkinStats.data.checkins.total,
+                      match: checkinStats.data.checkins.match,
+                      noMatch: checkinStats.data.checkins.noMatch,
+                      spoof: checkinStats.data.checkins.spoofSuspected,
+                    })}
+                  </Typography.Paragraph>
+                )}
                 <List
                   size="small"
                   dataSource={checkins.data.items.slice(0, 20)}
