@@ -253,10 +253,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
 
   /**
    * Stores a batch (retrying, splitting out what the database refuses), then acks it.
-   * `prepared` is its plan if one was built already (while the previous batch committed).
-   * Returns the subjects whose engine state the batch wrote.
+   * `prepared` is its plan if one was built already (while other batches committed).
    */
-  async function commit(batch: Decoded[], prepared?: BatchPlan): Promise<Set<number>> {
+  async function commit(batch: Decoded[], prepared?: BatchPlan): Promise<void> {
     for (let attempt = 0; running || attempt === 0; attempt++) {
       const started = performance.now();
       // Flood events ride along; back on the list unless this attempt commits them.
@@ -273,7 +272,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
           engine?.committed(plan.engine);
         }
         afterCommit(plan, stored);
-        return new Set(plan.engine.map((o) => o.subjectNo));
+        return;
       } catch (err) {
         floods.unshift(...floodRows);
         metrics.commitFailures.inc();
@@ -281,9 +280,9 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
           // A data error: find the message that causes it by halves; the rest commits.
           const half = Math.ceil(batch.length / 2);
           log.warn({ err, size: batch.length }, '批次写入失败，拆分重试 / batch failed, splitting');
-          const first = await commit(batch.slice(0, half));
-          const second = await commit(batch.slice(half));
-          return new Set([...first, ...second]);
+          await commit(batch.slice(0, half));
+          await commit(batch.slice(half));
+          return;
         }
         if (!isTransient(err)) {
           // One message the database refuses: keep it as rejected, ack it, move on.
@@ -313,7 +312,6 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
         await sleep(backoff);
       }
     }
-    return new Set();
   }
 
   function afterCommit(plan: BatchPlan, stored: StoreResult) {
@@ -385,7 +383,7 @@ export async function startGateway(deps: GatewayDeps): Promise<Gateway> {
     /** The subjects its plan writes; null: not known yet (the plan is built at commit). */
     subjects: ReadonlySet<number> | null;
     oldestMs: number | null;
-    done: Promise<unknown>;
+    done: Promise<void>;
   }
   const lanes = new Set<Lane>();
   const laneFreed = () => Promise.race([...lanes].map((l) => l.done));

@@ -99,11 +99,11 @@ export const ServerConfigSchema = z
     /** Roles that see ID-card numbers in full; everyone else sees them masked. */
     CCM_IDCARD_FULL_ROLES: roleList('officer,bureau,police'),
     CCM_ESCALATE_AFTER_MINUTES: z.coerce.number().int().min(1).max(1440).default(15),
-    /** Seconds between passes of the supervision rules (check-ins, orders, leave returns). */
     /** The built dashboard served at `/`; unset: the repository's dashboard/dist. */
     CCM_DASHBOARD_DIR: z.string().min(1).optional(),
     /** The dashboard's basemap (see dashboard/README.md); unset: the bundled offline one. */
     CCM_MAP_CONFIG: mapConfigFile.optional(),
+    /** Seconds between passes of the supervision rules (check-ins, orders, leave returns). */
     CCM_SUPERVISION_INTERVAL_S: z.coerce.number().int().min(1).max(3600).default(60),
     CCM_TIMESCALEDB: z.enum(['auto', 'on', 'off']).default('auto'),
     CCM_COMPRESS_AFTER_DAYS: z.coerce.number().int().min(1).max(3650).default(7),

@@ -9,14 +9,13 @@ import { isPathWithin, pathInScope, pathWithin } from '../auth/scope';
  * - positions: `device_state` rows changed since the last tick (once a second), only fixes
  *   inside an active monitoring order — at most one update per subject per tick;
  * - alerts: `outbox` rows after the last one seen (woken by NOTIFY ccm_outbox, and polled),
- *   and rows whose ids were skipped because their transaction committed late.
- * Each message goes only to clients whose jurisdiction covers it and whose role may see it.
+ *   and rows whose ids were skipped because their transaction committed late;
+ * - notices: `outbox` rows of topic `notification`, to the named users' connections only.
+ * Each position or alert goes only to clients whose jurisdiction covers it and whose role may
+ * see it.
  * A client that cannot keep up (more than `maxBufferedBytes` unsent) is dropped, never
  * buffered without bound.
  */
-/** New notices for this user: fetch them (GET /api/v1/notifications). */
-const NOTIFICATION_MESSAGE = JSON.stringify({ type: 'notification' });
-
 export interface StreamClient {
   user: AuthUser;
   send(text: string): void;
@@ -49,6 +48,8 @@ export interface StreamHubOptions {
 }
 
 const SOURCES = ['gnss', 'lbs', 'wifi'] as const;
+/** New notices for this user: fetch them (GET /api/v1/notifications). */
+const NOTIFICATION_MESSAGE = JSON.stringify({ type: 'notification' });
 /** How long a skipped outbox id is looked for, and the widest skip that is tracked id by id. */
 const OUTBOX_GAP_WAIT_MS = 60_000;
 const MAX_OUTBOX_GAP = 1000;

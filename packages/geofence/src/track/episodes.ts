@@ -118,9 +118,10 @@ export interface ReconcileContext {
 
 /**
  * Matches each episode with the earliest overlapping alert of the same type, zone and
- * authorisation (a leave's authorised episode is never the violation next to it): matched → `update`/`end` if its times changed; unmatched → `open` (possibly already
- * ended, possibly late). A raised alert that no episode overlaps any more is retracted:
- * with every fix in time order, the rules were not met.
+ * authorisation (a leave's authorised episode is never the violation next to it): matched →
+ * `update`/`end` if its times changed; unmatched → `open` (possibly already ended, possibly
+ * late). A raised alert that no episode overlaps any more is retracted: with every fix in
+ * time order, the rules were not met.
  */
 export function reconcile(
   derived: DerivedEpisodes,
