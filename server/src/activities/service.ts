@@ -159,19 +159,19 @@ export async function voidActivity(
     if (record.voided_at !== null) {
       throw new AppError(409, 'ACTIVITY_VOIDED', '该记录已作废 / the record is already void');
     }
-    const month = `${record.occurred_on.slice(0, 7)}-01`;
+    const { month, firstDay } = monthRange(record.occurred_on.slice(0, 7));
     const settled = await trx
       .selectFrom('assessments')
       .select('status')
       .where('subject_id', '=', record.subject_id)
-      .where('month', '=', month)
+      .where('month', '=', firstDay)
       .where('status', '!=', 'recommended')
       .executeTakeFirst();
     if (settled) {
       throw new AppError(
         409,
         'ASSESSMENT_SETTLED',
-        `${record.occurred_on.slice(0, 7)} 的考核已确认，记录不能再作废 / the assessment of ${record.occurred_on.slice(0, 7)} is settled: its records can no longer be voided`,
+        `${month} 的考核已确认，记录不能再作废 / the assessment of ${month} is settled: its records can no longer be voided`,
       );
     }
     const row = await trx
