@@ -1,6 +1,6 @@
 import { Crs, MapConfig, parseMapConfig } from '@ccm/contracts/map';
 
-export { Crs, MapConfig };
+export { Crs, MapConfig, parseMapConfig };
 
 /**
  * The basemap is a per-deployment setting (/map-config.json; the server serves the file
@@ -22,8 +22,8 @@ export async function loadMapConfig(): Promise<{
 }> {
   const override = localStorage.getItem(OVERRIDE_KEY);
   if (override) {
-    const parsed = MapConfig.safeParse(safeJson(override));
-    if (parsed.success) return { config: parsed.data, overridden: true };
+    const parsed = parseMapConfig(safeJson(override));
+    if (parsed.ok) return { config: parsed.config, overridden: true };
   }
   try {
     const res = await fetch('/map-config.json', { cache: 'no-cache' });

@@ -2,7 +2,7 @@ import { useQueryClient } from '@tanstack/react-query';
 import { Alert as AntAlert, Button, Card, Descriptions, Input, Space, Typography } from 'antd';
 import { useState } from 'react';
 import { useTranslation } from 'react-i18next';
-import { MapConfig, OVERRIDE_KEY, crsOf, safeJson } from '../map/config';
+import { OVERRIDE_KEY, crsOf, parseMapConfig, safeJson } from '../map/config';
 import { MapView } from '../map/MapView';
 import { MAP_CONFIG_KEY, useMapConfig } from '../map/useMapConfig';
 import { useZones } from '../api/queries';
@@ -19,15 +19,13 @@ export function SettingsPage() {
   const current = mapConfig.data;
 
   const apply = () => {
-    const parsed = MapConfig.safeParse(safeJson(text));
-    if (!parsed.success) {
-      setInvalid(
-        parsed.error.issues.map((i) => `${i.path.join('.') || 'json'}: ${i.message}`).join('; '),
-      );
+    const parsed = parseMapConfig(safeJson(text));
+    if (!parsed.ok) {
+      setInvalid(parsed.problems.join('; '));
       return;
     }
     setInvalid(null);
-    localStorage.setItem(OVERRIDE_KEY, JSON.stringify(parsed.data));
+    localStorage.setItem(OVERRIDE_KEY, JSON.stringify(parsed.config));
     void qc.invalidateQueries({ queryKey: MAP_CONFIG_KEY });
   };
   const reset = () => {
