@@ -49,6 +49,16 @@ describe.each(ALL_BACKENDS)('migrations on %s', (backend) => {
     }
   });
 
+  it('leaves room on the state tables’ pages for in-place (HOT) updates', async () => {
+    const { rows } = await sql<{ relname: string; reloptions: string[] | null }>`
+      select relname, reloptions from pg_class
+      where relname in ('device_state', 'engine_state') order by relname`.execute(t.database.db);
+    expect(rows).toEqual([
+      { relname: 'device_state', reloptions: ['fillfactor=50'] },
+      { relname: 'engine_state', reloptions: ['fillfactor=50'] },
+    ]);
+  });
+
   it('stores a fix once per (device, fix time) and ignores duplicates', async () => {
     const db = t.database.db;
     await db
