@@ -50,6 +50,7 @@ export const alertSettings = (quick: boolean): AlertSettings =>
 
 const M_PER_DEG = (6_371_008.8 * Math.PI) / 180;
 const STEP_MS = 2_000;
+const SLOW_MS = 80;
 const ZONE_RADIUS_M = 60;
 const OUT_OFFSET_M = 120;
 
@@ -68,6 +69,8 @@ export interface AlertResult {
   backgroundAckP99Ms: number;
   platformCores: number;
   platformRssPeakMiB: number;
+  /** Samples of at least SLOW_MS: when their violation was published, s into the window. */
+  slowSamples: { atS: number; ms: number }[];
 }
 
 export async function runAlertLatency(s: AlertSettings): Promise<AlertResult> {
@@ -126,6 +129,9 @@ export async function runAlertLatency(s: AlertSettings): Promise<AlertResult> {
     const subjectOf = new Map(probeRows.map((r, i) => [r.subject_id, i]));
     const pendingViolation = new Map<number, number>(); // probe → publish time (performance.now)
     const latencies: number[] = [];
+    // When the slow ones were published (s into the measured window): stalls come in clusters.
+    const slow: { atS: number; ms: number }[] = [];
+    let t0 = 0;
     let measuring = false;
     const ws = new WebSocket(
       `${platform.httpUrl.replace('http', 'ws')}/api/v1/stream?token=${token}`,
@@ -144,7 +150,10 @@ export async function runAlertLatency(s: AlertSettings): Promise<AlertResult> {
         const sent = pendingViolation.get(p);
         if (sent === undefined) return;
         pendingViolation.delete(p);
-        if (measuring) latencies.push(performance.now() - sent);
+        if (!measuring) return;
+        const ms = performance.now() - sent;
+        latencies.push(ms);
+        if (ms >= SLOW_MS) slow.push({ atS: round((sent - t0) / 1000, 2), ms: round(ms, 1) });
       });
       ws.once('error', reject);
       ws.once('close', (code) => reject(new Error(`stream closed: ${code}`)));
@@ -215,7 +224,7 @@ export async function runAlertLatency(s: AlertSettings): Promise<AlertResult> {
     const cpu0 = cpuSeconds(platform.child.pid);
     const acked0 = fleet.ackedFixes;
     fleet.ackLatencies = [];
-    const t0 = performance.now();
+    t0 = performance.now();
     await sleep(s.measureS * 1000);
     measuring = false;
     const seconds = (performance.now() - t0) / 1000;
@@ -241,6 +250,7 @@ export async function runAlertLatency(s: AlertSettings): Promise<AlertResult> {
       backgroundAckP99Ms: Math.round(percentile(bgLat, 99)),
       platformCores: round(cpu),
       platformRssPeakMiB: Math.round(rss.peak()),
+      slowSamples: slow,
     };
   } finally {
     for (const close of closers.reverse()) {

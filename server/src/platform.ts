@@ -23,7 +23,7 @@ import { registerMqttHooks } from './mqtt/hooks';
 import { registerAuth } from './auth/plugin';
 import type { FeatureDeps } from './context';
 import { featureRoutes, settingsFrom } from './features';
-import { escalateOverdueAlerts, loadAlertView } from './alerts';
+import { escalateOverdueAlerts, loadAlertViews } from './alerts';
 import { StreamHub } from './stream/hub';
 import { SupervisionWorker } from './supervision/worker';
 import { runMonthlyAssessments } from './assessments';
@@ -237,7 +237,7 @@ export async function startPlatform(config: ServerConfig, logger: Logger): Promi
 
     const settings = settingsFrom(config);
     const stream = new StreamHub(database.db, {
-      loadAlert: loadAlertView,
+      loadAlerts: loadAlertViews,
       onError: (err) => logger.warn({ err }, '实时推送出错 / live stream tick failed'),
     });
     const features: FeatureDeps = {

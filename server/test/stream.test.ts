@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { sql } from 'kysely';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DeviceClient } from '@ccm/simulators';
@@ -7,7 +8,7 @@ import { hashPassword } from '../src/auth/password';
 import { loadServerConfig } from '../src/config';
 import { startPlatform, type Platform } from '../src/platform';
 import { StreamHub } from '../src/stream/hub';
-import { loadAlertView } from '../src/alerts';
+import { loadAlertViews } from '../src/alerts';
 import { notify } from '../src/notifications/notify';
 import { A, B, seedTree, PASSWORD } from './support';
 
@@ -205,7 +206,7 @@ describe('live stream', () => {
 
   it('an alert whose transaction commits after a later one is still pushed (outbox ids out of commit order)', async () => {
     const db = platform.database.db;
-    const hub = new StreamHub(db, { loadAlert: loadAlertView });
+    const hub = new StreamHub(db, { loadAlerts: loadAlertViews });
     await hub.start();
     const sent: { type: string; alert: { id: string } }[] = [];
     hub.add({
@@ -264,12 +265,31 @@ describe('live stream', () => {
     expect(sent.map((m) => m.alert.id)).toEqual([alertIds[1], alertIds[0]]);
     await hub.tickAlerts(); // found once: not pushed again
     expect(sent).toHaveLength(2);
-    hub.stop();
+    // Several changes in one round: each delivered, in outbox order.
+    await db
+      .insertInto('outbox')
+      .values(
+        [alertIds[1]!, alertIds[0]!].map((id) => ({ ...outboxRow(id), topic: 'alert_update' })),
+      )
+      .execute();
+    await hub.tickAlerts();
+    expect(sent.slice(2).map((m) => [m.type, m.alert.id])).toEqual([
+      ['alert_update', alertIds[1]],
+      ['alert_update', alertIds[0]],
+    ]);
+    await hub.stop(); // waits for the delivery marks
+    const unmarked = await db
+      .selectFrom('outbox')
+      .select('id')
+      .where(sql<boolean>`payload->>'alertId' = any(${alertIds})`)
+      .where('delivered_at', 'is', null)
+      .execute();
+    expect(unmarked).toEqual([]);
   });
 
   it('drops a client that cannot keep up instead of buffering without bound', async () => {
     const hub = new StreamHub(platform.database.db, {
-      loadAlert: loadAlertView,
+      loadAlerts: loadAlertViews,
       maxBufferedBytes: 10,
     });
     await hub.start();
@@ -295,7 +315,7 @@ describe('live stream', () => {
       .set({ updated_at: new Date(Date.now() + 1000) })
       .execute();
     await hub.tick();
-    hub.stop();
+    await hub.stop();
     expect(sent).toEqual([]);
     expect(closedWith).toBe(1013);
     expect(hub.size).toBe(0);

@@ -6,12 +6,24 @@ export { registerAlertRoutes } from './routes';
 import type { Kysely } from 'kysely';
 import type { DB } from '@ccm/db';
 import { notesFor } from './repository';
-import { alertView as view } from './view';
+import { alertView as view, type AlertView } from './view';
 
-/** The API view of one alert by id, unscoped: the caller (the live stream) scopes delivery. */
-export async function loadAlertView(db: Kysely<DB>, id: string) {
-  const row = await db.selectFrom('alerts').selectAll().where('id', '=', id).executeTakeFirst();
-  if (!row) return undefined;
-  const notes = await notesFor(db, [id]);
-  return view(row, notes.get(id) ?? []);
+/**
+ * The API views of these alerts by id, unscoped: the caller (the live stream) scopes delivery.
+ * Two queries whatever their number (a stream round carries many alert changes at once).
+ */
+export async function loadAlertViews(
+  db: Kysely<DB>,
+  ids: readonly string[],
+): Promise<Map<string, AlertView>> {
+  const out = new Map<string, AlertView>();
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return out;
+  const rows = await db.selectFrom('alerts').selectAll().where('id', 'in', unique).execute();
+  const notes = await notesFor(
+    db,
+    rows.map((r) => r.id),
+  );
+  for (const row of rows) out.set(row.id, view(row, notes.get(row.id) ?? []));
+  return out;
 }

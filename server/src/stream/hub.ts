@@ -42,8 +42,8 @@ export interface PositionMessage {
 export interface StreamHubOptions {
   tickMs?: number;
   maxBufferedBytes?: number;
-  /** Builds the API Alert view of an alert id (alerts feature). */
-  loadAlert: (db: Kysely<DB>, id: string) => Promise<Record<string, unknown> | undefined>;
+  /** Builds the API Alert views of these alert ids (alerts feature); missing ids are left out. */
+  loadAlerts: (db: Kysely<DB>, ids: readonly string[]) => Promise<ReadonlyMap<string, unknown>>;
   onError?: (err: unknown) => void;
 }
 
@@ -75,6 +75,9 @@ export class StreamHub {
    */
   readonly #alertRound = coalesced(() => this.#outbox());
   readonly #positionRound = coalesced(() => this.#positions());
+  /** Delivered outbox ids not yet marked, and the marking in progress (#markDelivered). */
+  readonly #toMark: number[] = [];
+  #marking: Promise<void> | undefined;
   readonly #tickMs: number;
   readonly #maxBuffered: number;
 
@@ -102,10 +105,11 @@ export class StreamHub {
     this.#timer = setInterval(() => void this.tick(), this.#tickMs);
   }
 
-  stop(): void {
+  async stop(): Promise<void> {
     clearInterval(this.#timer);
     for (const c of this.#clients) c.close(1001, 'server shutting down');
     this.#clients.clear();
+    await this.settled();
   }
 
   add(client: StreamClient): () => void {
@@ -236,7 +240,6 @@ export class StreamHub {
       .limit(1000)
       .execute();
     if (rows.length === 0) return;
-    const paths = new Map<string, string>();
     for (const row of rows) {
       if (row.id <= after) {
         this.#outboxGaps.delete(row.id); // a late commit, found
@@ -248,45 +251,89 @@ export class StreamHub {
         }
         this.#outboxAfter = row.id;
       }
+    }
+    // The round's alerts and their jurisdictions in two queries (one each per alert was a
+    // round trip per alert while the next changes queued behind them), then delivery in order.
+    const changes = new Map<number, { alertId: string; jurisdictionCode: string }>();
+    for (const row of rows) {
+      if (row.topic !== 'alert' && row.topic !== 'alert_update') continue;
+      const payload = row.payload as { alertId?: string; jurisdictionCode?: string };
+      if (!payload.alertId || !payload.jurisdictionCode) continue;
+      changes.set(row.id, { alertId: payload.alertId, jurisdictionCode: payload.jurisdictionCode });
+    }
+    const watching = changes.size > 0 && this.#clients.size > 0;
+    const codes = [...new Set([...changes.values()].map((c) => c.jurisdictionCode))];
+    const paths = new Map<string, string>();
+    if (watching) {
+      const found = await this.db
+        .selectFrom('jurisdictions')
+        .select(['code', 'path'])
+        .where('code', 'in', codes)
+        .execute();
+      for (const j of found) paths.set(j.code, j.path);
+    }
+    const alerts = watching
+      ? await this.options.loadAlerts(
+          this.db,
+          [...changes.values()].filter((c) => paths.has(c.jurisdictionCode)).map((c) => c.alertId),
+        )
+      : new Map<string, unknown>();
+    for (const row of rows) {
       if (row.topic === 'notification') {
         const { userIds } = row.payload as { userIds?: unknown };
         if (Array.isArray(userIds)) this.#deliverToUsers(NOTIFICATION_MESSAGE, userIds);
         continue;
       }
-      if (row.topic !== 'alert' && row.topic !== 'alert_update') continue;
-      const payload = row.payload as { alertId?: string; jurisdictionCode?: string };
-      if (!payload.alertId || !payload.jurisdictionCode) continue;
-      let path = paths.get(payload.jurisdictionCode);
-      if (path === undefined) {
-        const j = await this.db
-          .selectFrom('jurisdictions')
-          .select('path')
-          .where('code', '=', payload.jurisdictionCode)
-          .executeTakeFirst();
-        path = j?.path ?? '';
-        paths.set(payload.jurisdictionCode, path);
-      }
-      if (!path) continue;
-      const alert =
-        this.#clients.size > 0 ? await this.options.loadAlert(this.db, payload.alertId) : undefined;
-      if (alert) {
-        this.#deliver(
-          JSON.stringify({ type: row.topic === 'alert' ? 'alert' : 'alert_update', alert }),
-          path,
-          ALERT_ROLES,
-        );
-      }
+      const change = changes.get(row.id);
+      const path = change && paths.get(change.jurisdictionCode);
+      const alert = change && alerts.get(change.alertId);
+      if (!path || !alert) continue;
+      this.#deliver(
+        JSON.stringify({ type: row.topic === 'alert' ? 'alert' : 'alert_update', alert }),
+        path,
+        ALERT_ROLES,
+      );
     }
-    await this.db
-      .updateTable('outbox')
-      .set({ delivered_at: new Date() })
-      .where(
-        'id',
-        'in',
-        rows.map((r) => r.id),
-      )
-      .where('delivered_at', 'is', null)
-      .execute();
+    this.#markDelivered(rows.map((r) => r.id));
+  }
+
+  /**
+   * Records delivery (`outbox.delivered_at`, bookkeeping: the stream goes by its watermark)
+   * behind the rounds instead of inside them: the next alert round does not wait for this
+   * write, and its commit does not wait for a WAL flush (a mark lost in a crash only leaves
+   * a delivered row unmarked).
+   */
+  #markDelivered(ids: readonly number[]) {
+    this.#toMark.push(...ids);
+    if (this.#marking) return;
+    this.#marking = (async () => {
+      while (this.#toMark.length > 0) {
+        const batch = this.#toMark.splice(0);
+        await this.db.transaction().execute(async (trx) => {
+          await sql`SET LOCAL synchronous_commit = off`.execute(trx);
+          await trx
+            .updateTable('outbox')
+            .set({ delivered_at: new Date() })
+            .where('id', 'in', batch)
+            .where('delivered_at', 'is', null)
+            .execute();
+        });
+      }
+    })()
+      .catch((err: unknown) => {
+        this.#toMark.length = 0;
+        this.options.onError?.(err);
+      })
+      .finally(() => {
+        this.#marking = undefined;
+        // Ids handed over after the loop's last look: their own pass.
+        if (this.#toMark.length > 0) this.#markDelivered([]);
+      });
+  }
+
+  /** Waits for delivery marks in progress (tests, shutdown). */
+  async settled(): Promise<void> {
+    while (this.#marking) await this.#marking;
   }
 }
 
