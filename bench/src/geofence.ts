@@ -8,10 +8,13 @@
  * zones near home; its fixes random-walk around home at one a minute, delivered in batches
  * of 10 through `processBatch`. Subjects, tracks and their zones are identical in every
  * case (so are the alerts); only the background zones in the index change, so the ratio
- * 100k/10 shows what the total number of zones costs per fix (target ≤ 1.5×).
+ * 100k/10 shows what the total number of zones costs per fix (target ≤ 1.5×). Last, the
+ * heap an engine state holds per subject at steady state (`runMemoryCase`).
  * Results go to bench/results/geofence.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { FixInput, SubjectState, ZoneInput } from '@ccm/geofence';
@@ -334,6 +337,61 @@ function runPolygonCase(): PolygonCase {
   };
 }
 
+interface MemoryCase {
+  /** One fix every this many seconds (60: normal reporting; 15: while violating). */
+  intervalS: number;
+  subjects: number;
+  /** Fixes in each subject's window after 6 hours. */
+  windowFixes: number;
+  /** Heap the subjects' states hold, after a full GC. */
+  bytesPerSubject: number;
+  /** The same for 50,000 subjects, MiB, against the process's heap limit. */
+  mibAt50k: number;
+  heapLimitMib: number;
+}
+
+/**
+ * What the gateway's engine cache holds per subject at steady state: the state after six
+ * hours of fixes (the window's time bound) at one a minute, and at one every 15 s (a
+ * violation's reporting interval, where the count bound wins). The ingestion benchmark's
+ * 60-second runs never reach this: their windows hold a minute of fixes.
+ */
+function runMemoryCase(intervalS: number): MemoryCase {
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const subjects = QUICK ? 100 : 500;
+  const perSubject = Math.round((6 * 3600) / intervalS);
+  const zones = zonesForSubject(compileZones([]), []);
+  const startMs = Date.UTC(2026, 10, 28, 0, 0, 0);
+  const kept: SubjectState[] = [];
+  gc();
+  const before = process.memoryUsage().heapUsed;
+  for (let s = 0; s < subjects; s++) {
+    let state = createSubjectState(`00000000-0000-4000-8000-${String(s).padStart(12, '0')}`);
+    for (let i = 0; i < perSubject; i += BATCH) {
+      const fixes: FixInput[] = [];
+      for (let j = i; j < Math.min(perSubject, i + BATCH); j++) {
+        const t = startMs + j * intervalS * 1000;
+        const at = offset(22.8, 108.3 + s * 0.001, Math.sin(j / 40) * 300, Math.cos(j / 50) * 300);
+        fixes.push({ fixTimeMs: t, ...at, accuracyM: 8, source: 'gnss', receivedAtMs: t + 900 });
+      }
+      const nowMs = fixes[fixes.length - 1]!.receivedAtMs;
+      state = processBatch(state, { deviceId: 'wb', fixes, nowMs }, zones).state;
+    }
+    kept.push(state);
+  }
+  gc();
+  const bytesPerSubject = Math.round((process.memoryUsage().heapUsed - before) / subjects);
+  return {
+    intervalS,
+    subjects,
+    windowFixes: kept[0]?.window.length ?? 0,
+    bytesPerSubject,
+    mibAt50k: Math.round((bytesPerSubject * 50_000) / 1_048_576),
+    heapLimitMib: Math.round(getHeapStatistics().heap_size_limit / 1_048_576),
+  };
+}
+
 function round(v: number, digits = 2): number {
   const f = 10 ** digits;
   return Math.round(v * f) / f;
@@ -376,6 +434,18 @@ function main(): void {
     },
   ]);
 
+  const memory = [60, 15].map(runMemoryCase);
+  console.log('Engine state held per subject at steady state (6 hours of fixes):');
+  console.table(
+    memory.map((m) => ({
+      'fix every s': m.intervalS,
+      'window fixes': m.windowFixes,
+      'bytes/subject': m.bytesPerSubject,
+      'MiB at 50,000 subjects': m.mibAt50k,
+      'heap limit MiB': m.heapLimitMib,
+    })),
+  );
+
   const out = join(dirname(fileURLToPath(import.meta.url)), '..', 'results', 'geofence.json');
   mkdirSync(dirname(out), { recursive: true });
   const result = {
@@ -394,6 +464,7 @@ function main(): void {
     ratio100kTo10: ratio,
     ratioTarget: 1.5,
     polygon5000: polygon,
+    engineMemory: memory,
   };
   writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   console.log(`written ${out}`);
