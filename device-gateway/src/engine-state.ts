@@ -6,6 +6,7 @@ import {
   decisionOf,
   parseStateProgress,
   parseStoredState,
+  persistedDecision,
   progressOf,
   restoreSubjectState,
   sameDecision,
@@ -236,7 +237,11 @@ export async function writeEngineStates(
   const whole = plain.filter((w) => w.writtenVersion == null);
   if (whole.length > 0) {
     const spec = JSON.stringify(
-      whole.map((w) => ({ s: w.subjectNo, d: decisionOf(w.state), p: progressOf(w.state) })),
+      whole.map((w) => ({
+        s: w.subjectNo,
+        d: persistedDecision(decisionOf(w.state)),
+        p: progressOf(w.state),
+      })),
     );
     const { rows } = await sql<{ subject_no: number; version: number }>`
       INSERT INTO engine_state AS es (subject_no, state, progress, updated_at, version)
@@ -250,7 +255,7 @@ export async function writeEngineStates(
   // Silence states: each only if its row is still the version it was computed from.
   for (const w of writes) {
     if (w.expectedVersion === undefined) continue;
-    const decision = JSON.stringify(decisionOf(w.state));
+    const decision = JSON.stringify(persistedDecision(decisionOf(w.state)));
     const progress = JSON.stringify(progressOf(w.state));
     const written =
       w.expectedVersion === 0

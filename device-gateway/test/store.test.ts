@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIX_SOURCES } from '@ccm/contracts';
 import { createSubjectState, decisionOf, progressOf } from '@ccm/geofence';
 import {
   openTestDatabase,
@@ -149,7 +150,9 @@ describe.each(['postgres', 'pglite', 'pglite-timescaledb'] as const)(
       );
       const window = loaded.get(device.subjectNo)!.state.window;
       expect(window.map((f) => f[0])).toEqual(Array.from({ length: 8 }, (_, i) => T + i * 60_000));
-      expect(window[1]).toEqual([T + 60_000, 22.817013, 108.366543, 6.5, 'lbs', T + 61_500]);
+      // The source as its index in the contract's list (the engine's packed form).
+      const lbs = FIX_SOURCES.indexOf('lbs');
+      expect(window[1]).toEqual([T + 60_000, 22.817013, 108.366543, 6.5, lbs, T + 61_500]);
     });
   },
 );

@@ -4,6 +4,7 @@ import { EVIDENCE_DISTANCE_CAP_M } from './defaults';
 import type { CompiledGeometry } from './geo/geometry';
 import { boundaryDistanceM } from './geo/geometry';
 import type { AlertRecord, StoredFix } from './state';
+import { sourceName } from './state';
 import type { AlertEvent, AlertEvidence, EngineOptions, EvidenceFix } from './types';
 
 /** Alert types decided by zones (reconciled against late fixes). */
@@ -43,7 +44,7 @@ export function toEvidenceFix(
     lat,
     lon,
     accuracyM,
-    source,
+    source: sourceName(source),
     distanceM: d === null ? null : Math.round(d * 10) / 10,
     marginM: accuracyM + bufferM,
   };

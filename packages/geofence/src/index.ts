@@ -53,6 +53,7 @@ export {
   parseStateProgress,
   parseStoredState,
   parseSubjectState,
+  persistedDecision,
   progressOf,
   sameDecision,
 } from './state';

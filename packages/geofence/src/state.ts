@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AlertType } from '@ccm/contracts';
+import { AlertType, FIX_SOURCES } from '@ccm/contracts';
 import type { FixSource } from '@ccm/contracts';
 import type { FixInput } from './types';
 
@@ -12,17 +12,29 @@ import type { FixInput } from './types';
 export const STATE_VERSION = 1;
 
 /**
- * A fix in state, as a tuple to keep the persisted window small (≈ 50 bytes of JSON):
- * [fixTimeMs, lat, lon, accuracyM, source, receivedAtMs].
+ * A fix in state, as a tuple: [fixTimeMs, lat, lon, accuracyM, source, receivedAtMs]. All six
+ * are numbers (the source by its index in the contract's FIX_SOURCES), so V8 keeps the tuple as six unboxed
+ * doubles: a gateway holds up to 720 of them per subject (the window), and with the source
+ * as a string each took 158 bytes of heap instead of 108. The stored JSON names the source
+ * (`persistedDecision`), as it always has.
  */
 export type StoredFix = [
   fixTimeMs: number,
   lat: number,
   lon: number,
   accuracyM: number,
-  source: FixSource,
+  source: SourceCode,
   receivedAtMs: number,
 ];
+
+/** A StoredFix's source: the index of its name in the contract's FIX_SOURCES. */
+export type SourceCode = 0 | 1 | 2;
+export const GNSS: SourceCode = 0;
+const CODE_OF: Record<FixSource, SourceCode> = { gnss: 0, lbs: 1, wifi: 2 };
+
+export function sourceName(code: SourceCode): FixSource {
+  return FIX_SOURCES[code];
+}
 
 /** Qualifying fixes pointing the other way than the current status (see confirm.ts). */
 export interface Evidence {
@@ -144,7 +156,7 @@ export function toStoredFix(fix: FixInput): StoredFix {
     Math.round(fix.lat * 1e7) / 1e7,
     Math.round(fix.lon * 1e7) / 1e7,
     Math.round(fix.accuracyM * 100) / 100,
-    fix.source,
+    CODE_OF[fix.source],
     Math.round(fix.receivedAtMs),
   ];
 }
@@ -155,20 +167,27 @@ export function fromStoredFix(f: StoredFix): FixInput {
     lat: f[1],
     lon: f[2],
     accuracyM: f[3],
-    source: f[4],
+    source: FIX_SOURCES[f[4]],
     receivedAtMs: f[5],
   };
 }
 
 const finite = z.number().finite();
-const StoredFixSchema = z.tuple([
-  finite,
-  finite,
-  finite,
-  finite,
-  z.enum(['gnss', 'lbs', 'wifi']),
-  finite,
-]);
+// The source by name (as stored) or by code; either way a code in memory. A fresh array of
+// numbers, so a loaded tuple is packed like one the engine made.
+const StoredFixSchema = z
+  .tuple([
+    finite,
+    finite,
+    finite,
+    finite,
+    z.union([
+      z.enum(FIX_SOURCES).transform((name) => CODE_OF[name]),
+      z.union([z.literal(0), z.literal(1), z.literal(2)]),
+    ]),
+    finite,
+  ])
+  .transform((f): StoredFix => [f[0], f[1], f[2], f[3], f[4], f[5]]);
 const EvidenceSchema = z.object({
   fixes: z.array(StoredFixSchema),
   count: z.number().int().min(0),
@@ -292,6 +311,42 @@ export function decisionOf(state: SubjectState): DecisionState {
     alerts: state.alerts,
     sinceMs: state.contact.sinceMs,
     commandedIntervalS: state.commandedIntervalS,
+  };
+}
+
+/** A StoredFix as the database holds it: the source by name. */
+type PersistedFix = [number, number, number, number, FixSource, number];
+
+function persistedFix(f: StoredFix): PersistedFix {
+  return [f[0], f[1], f[2], f[3], FIX_SOURCES[f[4]], f[5]];
+}
+
+function persistedTracks(tracks: Record<string, ZoneTrack>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [zoneId, track] of Object.entries(tracks)) {
+    out[zoneId] = track.pending
+      ? { ...track, pending: { ...track.pending, fixes: track.pending.fixes.map(persistedFix) } }
+      : track;
+  }
+  return out;
+}
+
+/**
+ * A decision state as it is written to the database: the same JSON as before fixes carried
+ * their source as a number (every StoredFix in it by `persistedFix`), so a gateway of an
+ * earlier version still reads what this one writes. `parseStoredState` reads both forms.
+ */
+export function persistedDecision(d: DecisionState): unknown {
+  return {
+    ...d,
+    base: {
+      ...d.base,
+      anchor: d.base.anchor && persistedFix(d.base.anchor),
+      suspects: d.base.suspects.map(persistedFix),
+      lastGnss: d.base.lastGnss && persistedFix(d.base.lastGnss),
+      tracks: persistedTracks(d.base.tracks),
+    },
+    tracks: persistedTracks(d.tracks),
   };
 }
 

@@ -6,6 +6,7 @@ import {
   createSubjectState,
   decisionOf,
   parseStoredState,
+  persistedDecision,
   processBatch,
   progressOf,
   restoreSubjectState,
@@ -46,7 +47,7 @@ const T0 = Date.parse('2026-11-27T04:00:00Z');
 
 /** Through JSON, as the database gives it back. */
 function persisted(state: SubjectState) {
-  const stored = parseStoredState(JSON.parse(JSON.stringify(decisionOf(state))));
+  const stored = parseStoredState(JSON.parse(JSON.stringify(persistedDecision(decisionOf(state)))));
   if (stored.kind !== 'decision') throw new Error('expected a decision state');
   return { decision: stored.decision, progress: progressOf(state) };
 }
@@ -282,6 +283,46 @@ describe('parseStoredState', () => {
     expect(whole).toEqual({ kind: 'full', state });
     const decision = parseStoredState(JSON.parse(JSON.stringify(decisionOf(state))));
     expect(decision).toEqual({ kind: 'decision', decision: decisionOf(state) });
+  });
+
+  it('stores a fix’s source by name, holds it as a number, and reads either form', () => {
+    // One fix in the prohibited cafe: pending evidence. A one-fix window folds the fix before
+    // it into base: base's anchor and last GNSS fix.
+    const { state } = processBatch(
+      createSubjectState('s', T0),
+      { fixes: [fix(T0, home), fix(T0 + 60_000, cafe)], nowMs: T0 + 65_000 },
+      zones,
+      { windowMaxFixes: 1 },
+    );
+    expect(state.base.anchor).not.toBeNull();
+    const pending = Object.values(state.head.tracks).find((t) => t.pending)?.pending;
+    expect(pending?.fixes.length).toBeGreaterThan(0);
+    // In memory every element is a number: V8 packs the tuple as doubles.
+    for (const f of [...state.window, state.head.anchor!, ...pending!.fixes]) {
+      expect(f.every((v) => typeof v === 'number')).toBe(true);
+    }
+    const json = JSON.stringify(persistedDecision(decisionOf(state)));
+    // As every earlier version wrote it: what a gateway not yet upgraded reads.
+    const onDisk = JSON.parse(json) as {
+      base: { anchor: unknown[] };
+      tracks: Record<string, { pending: { fixes: unknown[][] } | null }>;
+    };
+    expect(onDisk.base.anchor[4]).toBe('gnss');
+    const stored = Object.values(onDisk.tracks).find((t) => t.pending)!.pending!;
+    expect(stored.fixes.map((f) => f[4])).toEqual(pending!.fixes.map(() => 'gnss'));
+    const expected = { kind: 'decision', decision: decisionOf(state) };
+    expect(parseStoredState(JSON.parse(json))).toEqual(expected);
+    expect(parseStoredState(JSON.parse(JSON.stringify(decisionOf(state))))).toEqual(expected);
+    // A whole state of before 0010, its window's sources by name.
+    const legacy = JSON.parse(JSON.stringify(state)) as { window: unknown[][] };
+    legacy.window = legacy.window.map((f) => [...f.slice(0, 4), 'gnss', f[5]]);
+    expect(parseStoredState(legacy)).toEqual({ kind: 'full', state });
+    expect(() =>
+      parseStoredState({
+        ...JSON.parse(json),
+        base: { ...onDisk.base, anchor: [1, 2, 3, 4, 'gps', 5] },
+      }),
+    ).toThrow();
   });
 
   it('refuses anything else', () => {

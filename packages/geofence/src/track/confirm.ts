@@ -1,5 +1,6 @@
 import type { ZoneRules } from '@ccm/contracts';
 import type { Evidence, StoredFix } from '../state';
+import { GNSS } from '../state';
 
 /** First qualifying fix plus the most recent ones: enough to show, bounded to persist. */
 export const EVIDENCE_KEEP = 10;
@@ -11,7 +12,7 @@ export const EVIDENCE_KEEP = 10;
  */
 export function extendEvidence(prev: Evidence | null, fix: StoredFix, maxGapMs: number): Evidence {
   const [fixTimeMs, , , , source, receivedAtMs] = fix;
-  const gnss = source === 'gnss' ? 1 : 0;
+  const gnss = source === GNSS ? 1 : 0;
   if (!prev || fixTimeMs - prev.lastMs > maxGapMs) {
     return {
       fixes: [fix],

@@ -4,7 +4,7 @@ import { EVIDENCE_DISTANCE_CAP_M } from '../defaults';
 import { classifyPoint, pathPenetration } from '../geo/geometry';
 import { haversineM } from '../geo/projection';
 import type { DerivedState, Evidence, StoredFix, ZoneTrack } from '../state';
-import { cloneDerived } from '../state';
+import { cloneDerived, GNSS } from '../state';
 import type { AlertEvidence, EngineOptions } from '../types';
 import type { CompiledZone, SubjectZones } from '../zones';
 import { extendEvidence, isConfirmed } from './confirm';
@@ -111,7 +111,7 @@ export function closeEndedWindows(d: DerivedState, atMs: number, out: Transition
 
 function acceptFix(d: DerivedState, fix: StoredFix, ctx: StepContext, out: Transition[]): void {
   d.anchor = fix;
-  const from = fix[4] === 'gnss' ? segmentStart(d.lastGnss, fix, ctx.options) : null;
+  const from = fix[4] === GNSS ? segmentStart(d.lastGnss, fix, ctx.options) : null;
   // One R-tree search serves both the fix and the path to it.
   const nearby = ctx.subject.exclusionIn(
     Math.min(fix[2], from?.[2] ?? fix[2]),
@@ -124,7 +124,7 @@ function acceptFix(d: DerivedState, fix: StoredFix, ctx: StepContext, out: Trans
   }
   endRemovedZones(d, fix, ctx.subject, out);
   if (from) checkSegment(d, from, fix, nearby, ctx, out);
-  if (fix[4] === 'gnss') d.lastGnss = fix;
+  if (fix[4] === GNSS) d.lastGnss = fix;
 }
 
 /**
