@@ -12,11 +12,11 @@ import type { FixInput } from './types';
 export const STATE_VERSION = 1;
 
 /**
- * A fix in state, as a tuple: [fixTimeMs, lat, lon, accuracyM, source, receivedAtMs]. All six
- * are numbers (the source by its index in the contract's FIX_SOURCES), so V8 keeps the tuple as six unboxed
- * doubles: a gateway holds up to 720 of them per subject (the window), and with the source
- * as a string each took 158 bytes of heap instead of 108. The stored JSON names the source
- * (`persistedDecision`), as it always has.
+ * A fix in state, as a tuple: [fixTimeMs, lat, lon, accuracyM, source, receivedAtMs]. All
+ * six are numbers (the source by its index in the contract's FIX_SOURCES), so V8 keeps the
+ * tuple as six unboxed doubles: a gateway holds up to 720 of them per subject (the window),
+ * and with the source as a string each took 158 bytes of heap instead of 108. The stored
+ * JSON names the source (`persistedDecision`), as it always has.
  */
 export type StoredFix = [
   fixTimeMs: number,
@@ -30,7 +30,10 @@ export type StoredFix = [
 /** A StoredFix's source: the index of its name in the contract's FIX_SOURCES. */
 export type SourceCode = 0 | 1 | 2;
 export const GNSS: SourceCode = 0;
-const CODE_OF: Record<FixSource, SourceCode> = { gnss: 0, lbs: 1, wifi: 2 };
+const CODE_OF = Object.fromEntries(FIX_SOURCES.map((name, i) => [name, i])) as Record<
+  FixSource,
+  SourceCode
+>;
 
 export function sourceName(code: SourceCode): FixSource {
   return FIX_SOURCES[code];
