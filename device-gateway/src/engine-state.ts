@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
+import { FIX_SOURCES } from '@ccm/contracts';
 import type { DB } from '@ccm/db';
 import {
   createSubjectState,
@@ -40,8 +41,6 @@ export interface StoredState {
   decision: DecisionState | null;
 }
 
-const SOURCE_NAME = ['gnss', 'lbs', 'wifi'] as const;
-
 /**
  * A stored fix (plan row or `fixes` row) as the engine takes it. Live evaluation and the
  * window rebuilt after a restart both go through here, so they see the same numbers.
@@ -60,7 +59,7 @@ export function engineFix(row: {
     lat: row.latE6 / 1e6,
     lon: row.lonE6 / 1e6,
     accuracyM: row.accDm / 10,
-    source: SOURCE_NAME[row.src] ?? 'lbs',
+    source: FIX_SOURCES[row.src] ?? 'lbs',
     ...(row.spdCms == null ? {} : { speedMps: row.spdCms / 100 }),
     receivedAtMs: row.tMs + row.recvLagMs,
   };

@@ -2,11 +2,12 @@ import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Role } from '@ccm/db';
+import { FIX_SOURCES } from '@ccm/contracts';
 import { currentUser } from '../auth/plugin';
 import type { FeatureDeps } from '../context';
 import { IdParams } from '../http';
 import { DEFAULT_MAX_POINTS, latestInScope, subjectTrack } from './service';
-import { FIX_SOURCES, OrderWindow, TrackPoint, WindowFields, checkWindow } from './track';
+import { OrderWindow, TrackPoint, WindowFields, checkWindow } from './track';
 
 /**
  * Positions are for community-correction work: officers, bureaus and the procuratorate read

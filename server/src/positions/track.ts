@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { FIX_SOURCES, type FixSource } from '@ccm/contracts';
 import { IsoTime, iso } from '../http';
 
 /**
@@ -9,8 +10,7 @@ import { IsoTime, iso } from '../http';
 export const MAX_WINDOW_DAYS = 31;
 const DAY_MS = 86_400_000;
 
-export const FIX_SOURCES = ['gnss', 'lbs', 'wifi'] as const;
-export type FixSource = (typeof FIX_SOURCES)[number];
+/** `fixes.src` (and `device_state.last_src`) is the index in the contract's FIX_SOURCES. */
 export const sourceName = (src: number): FixSource => FIX_SOURCES[src] ?? 'gnss';
 
 /** fixes.flags */

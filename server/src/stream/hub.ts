@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DB, Role } from '@ccm/db';
 import type { AuthUser } from '../auth/types';
 import { isPathWithin, pathInScope, pathWithin } from '../auth/scope';
+import { sourceName } from '../positions/track';
 
 /**
  * The live stream's fan-out. Two sources, both read from the database so they work whether
@@ -47,7 +48,6 @@ export interface StreamHubOptions {
   onError?: (err: unknown) => void;
 }
 
-const SOURCES = ['gnss', 'lbs', 'wifi'] as const;
 /** New notices for this user: fetch them (GET /api/v1/notifications). */
 const NOTIFICATION_MESSAGE = JSON.stringify({ type: 'notification' });
 /** How long a skipped outbox id is looked for, and the widest skip that is tracked id by id. */
@@ -212,7 +212,7 @@ export class StreamHub {
         lat: r.last_lat_e6! / 1e6,
         lon: r.last_lon_e6! / 1e6,
         accuracyM: r.last_acc_dm! / 10,
-        source: SOURCES[r.last_src ?? 0] ?? 'gnss',
+        source: sourceName(r.last_src ?? 0),
         battery: r.battery,
         online: r.online,
       };

@@ -5,6 +5,7 @@ import { haversineM } from '@ccm/geofence';
 import { raiseAlert, withdrawAlert } from './alerts';
 import type { CheckinSettings, SeparationSettings } from './settings';
 import { notify, recipientsFor } from '../notifications/notify';
+import { sourceName } from '../positions/track';
 
 /**
  * 信息化核查: what the subject owes (scheduled and random requests), what they did (each
@@ -17,7 +18,6 @@ const DAY_MS = 86_400_000;
 const CST_OFFSET_MS = 8 * 3_600_000;
 /** Scheduled windows are aligned to Monday 2024-01-01 00:00 China time. */
 const SCHEDULE_ANCHOR_MS = Date.UTC(2024, 0, 1) - CST_OFFSET_MS;
-const SOURCE = ['gnss', 'lbs', 'wifi'] as const;
 
 export const METHOD_LABEL = {
   fingerprint: '指纹 / fingerprint',
@@ -525,7 +525,7 @@ async function checkSeparation(
         lat: bandLat,
         lon: bandLon,
         accuracyM: bandAccM,
-        source: SOURCE[band.src] ?? 'gnss',
+        source: sourceName(band.src),
         stationarySince:
           stationarySinceMs === null ? null : new Date(stationarySinceMs).toISOString(),
       },

@@ -5,9 +5,9 @@ import {
   replayTrack,
   type AlertEvidence,
   type FixInput,
-  type FixSource,
   type ZoneInput,
 } from '@ccm/geofence';
+import { FIX_SOURCES } from '@ccm/contracts';
 import { audit } from '../audit/audit';
 import type { AuthUser } from '../auth/types';
 import { iso } from '../http';
@@ -25,7 +25,6 @@ import { assertValidGeometry, geometryBbox, subjectNotFound, type RequestContext
 const DAY_MS = 86_400_000;
 /** 30 days at one fix every 15 s is 172,800: the cap keeps a runaway device bounded. */
 export const MAX_REPLAY_FIXES = 200_000;
-const SOURCES: readonly FixSource[] = ['gnss', 'lbs', 'wifi'];
 
 export const PROPOSED_ZONE_ID = 'proposed';
 
@@ -78,7 +77,7 @@ export async function dryRunZone(
   const truncated = rows.length > MAX_REPLAY_FIXES;
   const fixes: FixInput[] = [];
   for (const r of rows.slice(0, MAX_REPLAY_FIXES).reverse()) {
-    const source = SOURCES[r.src];
+    const source = FIX_SOURCES[r.src];
     if (!source) continue;
     const fixTimeMs = r.t.getTime();
     fixes.push({
