@@ -1,10 +1,9 @@
 import type { AlertSeverity, AlertType } from '@ccm/contracts';
-import { DEFAULT_ALERT_SEVERITY } from '@ccm/contracts';
+import { DEFAULT_ALERT_SEVERITY, FIX_SOURCES } from '@ccm/contracts';
 import { EVIDENCE_DISTANCE_CAP_M } from './defaults';
 import type { CompiledGeometry } from './geo/geometry';
 import { boundaryDistanceM } from './geo/geometry';
 import type { AlertRecord, StoredFix } from './state';
-import { sourceName } from './state';
 import type { AlertEvent, AlertEvidence, EngineOptions, EvidenceFix } from './types';
 
 /** Alert types decided by zones (reconciled against late fixes). */
@@ -44,7 +43,7 @@ export function toEvidenceFix(
     lat,
     lon,
     accuracyM,
-    source: sourceName(source),
+    source: FIX_SOURCES[source],
     distanceM: d === null ? null : Math.round(d * 10) / 10,
     marginM: accuracyM + bufferM,
   };

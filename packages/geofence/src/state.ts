@@ -29,15 +29,11 @@ export type StoredFix = [
 
 /** A StoredFix's source: the index of its name in the contract's FIX_SOURCES. */
 export type SourceCode = 0 | 1 | 2;
-export const GNSS: SourceCode = 0;
 const CODE_OF = Object.fromEntries(FIX_SOURCES.map((name, i) => [name, i])) as Record<
   FixSource,
   SourceCode
 >;
-
-export function sourceName(code: SourceCode): FixSource {
-  return FIX_SOURCES[code];
-}
+export const GNSS = CODE_OF.gnss;
 
 /** Qualifying fixes pointing the other way than the current status (see confirm.ts). */
 export interface Evidence {
