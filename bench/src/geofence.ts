@@ -14,6 +14,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { getHeapStatistics, setFlagsFromString } from 'node:v8';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { runInNewContext } from 'node:vm';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -343,10 +344,16 @@ interface MemoryCase {
   subjects: number;
   /** Fixes in each subject's window after 6 hours. */
   windowFixes: number;
-  /** Heap the subjects' states hold, after a full GC. */
+  /** Memory the subjects' states hold after a full GC: JS heap plus array buffers. */
   bytesPerSubject: number;
-  /** The same for 50,000 subjects, MiB, against the process's heap limit. */
+  /** Of which on the JS heap (what the heap limit and the GC's marking see). */
+  heapBytesPerSubject: number;
+  /** Of which in array buffers (the windows' fixes, window.ts), outside the heap. */
+  bufferBytesPerSubject: number;
+  /** All of it for 50,000 subjects, MiB. */
   mibAt50k: number;
+  /** The heap part for 50,000 subjects, MiB, against the process's heap limit. */
+  heapMibAt50k: number;
   heapLimitMib: number;
 }
 
@@ -356,7 +363,7 @@ interface MemoryCase {
  * violation's reporting interval, where the count bound wins). The ingestion benchmark's
  * 60-second runs never reach this: their windows hold a minute of fixes.
  */
-function runMemoryCase(intervalS: number): MemoryCase {
+async function runMemoryCase(intervalS: number): Promise<MemoryCase> {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
   const subjects = QUICK ? 100 : 500;
@@ -364,8 +371,15 @@ function runMemoryCase(intervalS: number): MemoryCase {
   const zones = zonesForSubject(compileZones([]), []);
   const startMs = Date.UTC(2026, 10, 28, 0, 0, 0);
   const kept: SubjectState[] = [];
-  gc();
-  const before = process.memoryUsage().heapUsed;
+  // Array buffers are freed behind the GC: settle before each reading, or the earlier cases'
+  // garbage (the zone indexes) is subtracted from this one's buffers.
+  const settled = async () => {
+    gc();
+    await sleep(200);
+    gc();
+    return process.memoryUsage();
+  };
+  const before = await settled();
   for (let s = 0; s < subjects; s++) {
     let state = createSubjectState(`00000000-0000-4000-8000-${String(s).padStart(12, '0')}`);
     for (let i = 0; i < perSubject; i += BATCH) {
@@ -380,14 +394,19 @@ function runMemoryCase(intervalS: number): MemoryCase {
     }
     kept.push(state);
   }
-  gc();
-  const bytesPerSubject = Math.round((process.memoryUsage().heapUsed - before) / subjects);
+  const after = await settled();
+  const heapBytesPerSubject = Math.round((after.heapUsed - before.heapUsed) / subjects);
+  const bufferBytesPerSubject = Math.round((after.arrayBuffers - before.arrayBuffers) / subjects);
+  const bytesPerSubject = heapBytesPerSubject + bufferBytesPerSubject;
   return {
     intervalS,
     subjects,
     windowFixes: kept[0]?.window.length ?? 0,
     bytesPerSubject,
+    heapBytesPerSubject,
+    bufferBytesPerSubject,
     mibAt50k: Math.round((bytesPerSubject * 50_000) / 1_048_576),
+    heapMibAt50k: Math.round((heapBytesPerSubject * 50_000) / 1_048_576),
     heapLimitMib: Math.round(getHeapStatistics().heap_size_limit / 1_048_576),
   };
 }
@@ -397,7 +416,7 @@ function round(v: number, digits = 2): number {
   return Math.round(v * f) / f;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   console.log(
     `geofence bench${QUICK ? ' (quick)' : ''}: ${SUBJECTS} subjects × ${FIXES_PER_SUBJECT} fixes, ` +
       `batches of ${BATCH}, county ${COUNTY_VERTICES} vertices + ${EXCLUSIONS_PER_SUBJECT} exclusion zones each`,
@@ -434,14 +453,17 @@ function main(): void {
     },
   ]);
 
-  const memory = [60, 15].map(runMemoryCase);
+  const memory = [await runMemoryCase(60), await runMemoryCase(15)];
   console.log('Engine state held per subject at steady state (6 hours of fixes):');
   console.table(
     memory.map((m) => ({
       'fix every s': m.intervalS,
       'window fixes': m.windowFixes,
       'bytes/subject': m.bytesPerSubject,
+      'of which heap': m.heapBytesPerSubject,
+      'of which buffers': m.bufferBytesPerSubject,
       'MiB at 50,000 subjects': m.mibAt50k,
+      'heap MiB at 50,000': m.heapMibAt50k,
       'heap limit MiB': m.heapLimitMib,
     })),
   );
@@ -470,4 +492,4 @@ function main(): void {
   console.log(`written ${out}`);
 }
 
-main();
+await main();

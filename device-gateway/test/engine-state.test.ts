@@ -144,7 +144,7 @@ describe.each(['postgres', 'pglite'] as const)('engine state in the database, on
         )
       ).get(subject.subjectNo)!;
       expect(loaded.version).toBe(second.version);
-      expect(loaded.state.window.map((f) => f[0])).toEqual(fixes.map((f) => f.t));
+      expect(loaded.state.window.toArray().map((f) => f[0])).toEqual(fixes.map((f) => f.t));
       expect(loaded.state.head.anchor?.[0]).toBe(fixes[5]!.t);
       expect(loaded.state.contact.lastFixTimeMs).toBe(fixes[5]!.t);
     } finally {

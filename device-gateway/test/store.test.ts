@@ -148,7 +148,7 @@ describe.each(['postgres', 'pglite', 'pglite-timescaledb'] as const)(
         [{ no: device.subjectNo, id: device.subjectId }],
         pino({ level: 'silent' }),
       );
-      const window = loaded.get(device.subjectNo)!.state.window;
+      const window = loaded.get(device.subjectNo)!.state.window.toArray();
       expect(window.map((f) => f[0])).toEqual(Array.from({ length: 8 }, (_, i) => T + i * 60_000));
       // The source as its index in the contract's list (the engine's packed form).
       const lbs = FIX_SOURCES.indexOf('lbs');

@@ -25,6 +25,7 @@ import type {
   HeartbeatInput,
   IgnoredFix,
 } from './types';
+import { FixWindow } from './window';
 import type { SubjectZones } from './zones';
 
 export interface BatchInput {
@@ -151,7 +152,7 @@ function validFixes(fixes: readonly FixInput[], ignored: IgnoredFix[]): FixInput
 }
 
 /** Same device and fix time is the same fix (MQTT contract): the first one received wins. */
-function newFixes(valid: readonly FixInput[], window: readonly StoredFix[], ignored: IgnoredFix[]) {
+function newFixes(valid: readonly FixInput[], window: FixWindow, ignored: IgnoredFix[]) {
   const fresh: StoredFix[] = [];
   const byTime = [...valid].sort(
     (a, b) => a.fixTimeMs - b.fixTimeMs || a.receivedAtMs - b.receivedAtMs,
@@ -159,28 +160,13 @@ function newFixes(valid: readonly FixInput[], window: readonly StoredFix[], igno
   for (const fix of byTime) {
     const stored = toStoredFix(fix);
     const previous = fresh[fresh.length - 1];
-    if ((previous && previous[0] === stored[0]) || inWindow(window, stored[0])) {
+    if ((previous && previous[0] === stored[0]) || window.has(stored[0])) {
       ignored.push({ fixTimeMs: fix.fixTimeMs, reason: 'duplicate' });
       continue;
     }
     fresh.push(stored);
   }
   return fresh;
-}
-
-/** Binary search: the window is sorted by fix time and holds each time once. */
-function inWindow(window: readonly StoredFix[], fixTimeMs: number): boolean {
-  let lo = 0;
-  let hi = window.length - 1;
-  if (hi < 0 || fixTimeMs > (window[hi]?.[0] ?? Infinity)) return false;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const t = window[mid]?.[0] ?? 0;
-    if (t === fixTimeMs) return true;
-    if (t < fixTimeMs) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return false;
 }
 
 function rejectedFixes(transitions: readonly Transition[], batch: readonly StoredFix[]) {
@@ -193,8 +179,8 @@ function rejectedFixes(transitions: readonly Transition[], batch: readonly Store
   return [...rejected].map((fixTimeMs): IgnoredFix => ({ fixTimeMs, reason: 'implausible_speed' }));
 }
 
-function lastTime(window: readonly StoredFix[]): number {
-  return window[window.length - 1]?.[0] ?? -Infinity;
+function lastTime(fixes: readonly StoredFix[]): number {
+  return fixes[fixes.length - 1]?.[0] ?? -Infinity;
 }
 
 /**
@@ -208,11 +194,13 @@ function runZoneRules(
   deviceId: string | null,
   ctx: StepContext,
 ) {
-  const newest = lastTime(state.window);
+  const newest = state.window.lastTime();
   const inOrder = fixes.every((f) => f[0] > newest);
-  const window = inOrder ? [...state.window, ...fixes] : mergeSorted(state.window, fixes);
+  // In order: only the new fixes are replayed, and appended (in place, see window.ts).
+  const merged = inOrder ? null : mergeSorted(state.window.toArray(), fixes);
+  const window = merged ? FixWindow.of(merged) : state.window.append(fixes);
   const start = inOrder ? state.head : state.base;
-  const replayed = replay(start, inOrder ? fixes : window, ctx, nowMs);
+  const replayed = replay(start, merged ?? fixes, ctx, nowMs);
   // Continuing from head can only confirm or end what head knows: the open alerts. A
   // re-derivation from base revisits every alert that ended after base.
   const horizonMs = inOrder ? Infinity : (state.baseUntilMs ?? -Infinity);
@@ -302,27 +290,27 @@ function evaluateTooOld(
  * leaves it into `base`. It trims with 1/8 slack so the fold runs once per many batches.
  */
 function trimWindow(
-  window: StoredFix[],
+  window: FixWindow,
   base: DerivedState,
   baseUntilMs: number | null,
   ctx: StepContext,
-): { window: StoredFix[]; base: DerivedState; baseUntilMs: number | null } {
+): { window: FixWindow; base: DerivedState; baseUntilMs: number | null } {
   const { windowMs, windowMaxFixes } = ctx.options;
-  const newest = lastTime(window);
+  const newest = window.lastTime();
   const overCount = window.length > windowMaxFixes + Math.floor(windowMaxFixes / 8);
-  const overAge = (window[0]?.[0] ?? newest) < newest - windowMs - windowMs / 8;
+  const overAge = (window.firstTime() ?? newest) < newest - windowMs - windowMs / 8;
   if (!overCount && !overAge) return { window, base, baseUntilMs };
   let cut = 0;
   while (
     cut < window.length &&
-    (window.length - cut > windowMaxFixes || (window[cut]?.[0] ?? newest) < newest - windowMs)
+    (window.length - cut > windowMaxFixes || window.timeAt(cut) < newest - windowMs)
   ) {
     cut++;
   }
   if (cut === 0) return { window, base, baseUntilMs };
   const folded = window.slice(0, cut);
   return {
-    window: window.slice(cut),
+    window: window.dropFirst(cut),
     base: replay(base, folded, ctx, null).derived,
     baseUntilMs: lastTime(folded),
   };

@@ -3,6 +3,7 @@ import type { DecisionState, StateProgress, StoredFix, SubjectState } from './st
 import { STATE_VERSION, toStoredFix } from './state';
 import { replay } from './track/step';
 import type { EngineOptions, FixInput } from './types';
+import { FixWindow } from './window';
 import { compileZones, zonesForSubject } from './zones';
 
 /**
@@ -54,7 +55,7 @@ export function restoreSubjectState(
   options?: Partial<EngineOptions>,
 ): SubjectState {
   const opts = resolveOptions(options);
-  const window = rebuildWindow(decision, fixes, opts);
+  const fixesInWindow = rebuildWindow(decision, fixes, opts);
   // The speed filter's state after the window: replayed from base without zones (it never
   // looks at them), so nothing but the anchor, suspects and last GNSS fix comes out.
   const motion = replay(
@@ -64,14 +65,14 @@ export function restoreSubjectState(
       lastGnss: decision.base.lastGnss,
       tracks: {},
     },
-    window,
+    fixesInWindow,
     { subject: NO_ZONES, options: opts },
     null,
   ).derived;
   return {
     version: STATE_VERSION,
     subjectId: decision.subjectId,
-    window,
+    window: FixWindow.of(fixesInWindow),
     baseUntilMs: decision.baseUntilMs,
     base: decision.base,
     head: {

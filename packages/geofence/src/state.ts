@@ -2,11 +2,14 @@ import { z } from 'zod';
 import { AlertType, FIX_SOURCES } from '@ccm/contracts';
 import type { FixSource } from '@ccm/contracts';
 import type { FixInput } from './types';
+import { FixWindow } from './window';
 
 /**
- * Per-subject engine state. Plain JSON (no Maps, no Infinity): the gateway stores it with
- * each batch and reloads it after a restart, so an open violation is neither forgotten nor
- * raised twice. Every list in it is bounded (see README "State").
+ * Per-subject engine state. Plain JSON (no Maps, no Infinity) but for the window, which is a
+ * FixWindow (window.ts) that serializes as the array of tuples it always was: the gateway
+ * stores the state's decision part with each batch and reloads it after a restart, so an
+ * open violation is neither forgotten nor raised twice. Every list in it is bounded (see
+ * README "State").
  */
 
 export const STATE_VERSION = 1;
@@ -14,9 +17,8 @@ export const STATE_VERSION = 1;
 /**
  * A fix in state, as a tuple: [fixTimeMs, lat, lon, accuracyM, source, receivedAtMs]. All
  * six are numbers (the source by its index in the contract's FIX_SOURCES), so V8 keeps the
- * tuple as six unboxed doubles: a gateway holds up to 720 of them per subject (the window),
- * and with the source as a string each took 158 bytes of heap instead of 108. The stored
- * JSON names the source (`persistedDecision`), as it always has.
+ * tuple as six unboxed doubles, and the window (window.ts) holds them as six doubles in a
+ * typed array. The stored JSON names the source (`persistedDecision`), as it always has.
  */
 export type StoredFix = [
   fixTimeMs: number,
@@ -92,7 +94,7 @@ export interface SubjectState {
   version: typeof STATE_VERSION;
   subjectId: string;
   /** Recent fixes (accepted or not), sorted by fix time, unique by fix time. */
-  window: StoredFix[];
+  window: FixWindow;
   /** Fixes up to this time were folded into `base` and dropped from the window. */
   baseUntilMs: number | null;
   /** Derived state before the first fix of the window. */
@@ -126,7 +128,7 @@ export function createSubjectState(subjectId: string, sinceMs: number | null = n
   return {
     version: STATE_VERSION,
     subjectId,
-    window: [],
+    window: FixWindow.EMPTY,
     baseUntilMs: null,
     base: emptyDerived(),
     head: emptyDerived(),
@@ -214,7 +216,7 @@ const DerivedSchema = z.object({
 const SubjectStateSchema = z.object({
   version: z.literal(STATE_VERSION),
   subjectId: z.string(),
-  window: z.array(StoredFixSchema),
+  window: z.array(StoredFixSchema).transform((fixes) => FixWindow.of(fixes)),
   baseUntilMs: finite.nullable(),
   base: DerivedSchema,
   head: DerivedSchema,

@@ -1,5 +1,16 @@
 import type { ZoneGeometry } from '@ccm/contracts';
 import type { AlertEvent, FixInput, FixSource } from '../src/index';
+import { expect } from 'vitest';
+import { FixWindow } from '../src/window';
+
+// Two windows are equal when they hold the same fixes: which buffer holds them, and where in
+// it, is not part of the state (window.ts).
+expect.addEqualityTesters([
+  function sameFixes(a, b, testers) {
+    if (!(a instanceof FixWindow) || !(b instanceof FixWindow)) return undefined;
+    return this.equals(a.toArray(), b.toArray(), testers);
+  },
+]);
 
 export const M_PER_DEG_LAT = (6_371_008.8 * Math.PI) / 180;
 
