@@ -118,9 +118,13 @@ export function sortEvents(events: AlertEvent[]): AlertEvent[] {
 }
 
 /** Keeps every open alert and the most recently ended ones, in their original order. */
-export function pruneRecords(records: readonly AlertRecord[], max: number): AlertRecord[] {
+export function pruneRecords(records: readonly AlertRecord[], max: number): readonly AlertRecord[] {
+  let endedCount = 0;
+  for (const r of records) if (r.endedAtMs !== null) endedCount++;
+  // The same array when nothing goes: an unchanged decision state is then found unchanged
+  // by identity (sameDecision), not by comparing every record.
+  if (endedCount <= max) return records;
   const ended = records.filter((r) => r.endedAtMs !== null);
-  if (ended.length <= max) return [...records];
   const keep = new Set(ended.sort((a, b) => (b.endedAtMs ?? 0) - (a.endedAtMs ?? 0)).slice(0, max));
   return records.filter((r) => r.endedAtMs === null || keep.has(r));
 }

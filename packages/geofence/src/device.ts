@@ -50,14 +50,20 @@ interface Signal {
   event: DeviceEventInput | null;
 }
 
+/** What a fix closes: any message shows the device is on; GNSS shows the receiver works. */
+const FIX_CLOSES: readonly AlertType[] = ['power_off'];
+const GNSS_FIX_CLOSES: readonly AlertType[] = ['power_off', 'gnss_jamming'];
+
+function recovered(pct: number | undefined, options: EngineOptions): boolean {
+  return pct !== undefined && pct >= options.batteryRecoveredPct;
+}
+
 function signalsOf(
   events: readonly DeviceEventInput[],
   heartbeats: readonly HeartbeatInput[],
   fixes: readonly FixInput[],
   options: EngineOptions,
 ): Signal[] {
-  const recovered = (pct: number | undefined) =>
-    pct !== undefined && pct >= options.batteryRecoveredPct;
   const signals: Signal[] = [
     ...events.map((e): Signal => ({
       atMs: e.eventTimeMs,
@@ -65,7 +71,7 @@ function signalsOf(
       batteryPct: e.batteryPct ?? null,
       closes: [
         ...(CLOSERS[e.type] ?? []),
-        ...(recovered(e.batteryPct) ? BATTERY : []),
+        ...(recovered(e.batteryPct, options) ? BATTERY : []),
         // Any later message shows the device is on again.
         ...(e.type === 'power_off' ? [] : (['power_off'] as const)),
       ],
@@ -75,15 +81,17 @@ function signalsOf(
       atMs: h.heartbeatTimeMs,
       label: 'heartbeat',
       batteryPct: h.batteryPct ?? null,
-      closes: ['power_off', ...(h.charging === true || recovered(h.batteryPct) ? BATTERY : [])],
+      closes: [
+        'power_off',
+        ...(h.charging === true || recovered(h.batteryPct, options) ? BATTERY : []),
+      ],
       event: null,
     })),
     ...fixes.map((f): Signal => ({
       atMs: f.fixTimeMs,
       label: 'fix',
       batteryPct: null,
-      // A GNSS fix after a jamming report shows the receiver works again.
-      closes: f.source === 'gnss' ? ['power_off', 'gnss_jamming'] : ['power_off'],
+      closes: f.source === 'gnss' ? GNSS_FIX_CLOSES : FIX_CLOSES,
       event: null,
     })),
   ];
@@ -105,25 +113,27 @@ export interface DeviceRulesInput {
 
 export function applyDeviceRules(input: DeviceRulesInput): {
   events: AlertEvent[];
-  records: AlertRecord[];
+  records: readonly AlertRecord[];
   endSignals: Partial<Record<AlertType, number>>;
   unknownEvents: DeviceEventInput[];
 } {
   const { subjectId, options } = input;
-  const records = [...input.records];
+  // Copied on the first change: most batches (fixes, nothing open) change no record.
+  let records: readonly AlertRecord[] = input.records;
   const endSignals = { ...input.endSignals };
   const events: AlertEvent[] = [];
   const unknownEvents: DeviceEventInput[] = [];
-  const openOf = (type: AlertType) =>
-    records.find((r) => r.type === type && r.zoneId === null && r.endedAtMs === null);
 
   for (const signal of signalsOf(input.events, input.heartbeats, input.fixes, options)) {
     for (const type of signal.closes) {
       endSignals[type] = Math.max(endSignals[type] ?? -Infinity, signal.atMs);
-      const open = openOf(type);
+      const i = records.findIndex(
+        (r) => r.type === type && r.zoneId === null && r.endedAtMs === null,
+      );
+      const open = records[i];
       if (!open || open.startedAtMs >= signal.atMs) continue;
       const ended = { ...open, endedAtMs: signal.atMs };
-      records[records.indexOf(open)] = ended;
+      records = records.with(i, ended);
       events.push(
         eventFromRecord(
           'end',
@@ -149,7 +159,7 @@ export function applyDeviceRules(input: DeviceRulesInput): {
     }
     const record = openRecord(input, records, endSignals, opener, event);
     if (!record) continue;
-    records.push(record);
+    records = [...records, record];
     const opened: AlertEvidence = {
       kind: 'event',
       eventType: event.type,

@@ -79,7 +79,7 @@ export function processBatch(
   const clockMs = Math.max(input.nowMs, state.clockMs ?? -Infinity);
   const zonePass = runZoneRules(state, inWindow, clockMs, deviceId, ctx);
   ignoredFixes.push(...rejectedFixes(zonePass.transitions, inWindow));
-  let records = zonePass.records;
+  let records: readonly AlertRecord[] = zonePass.records;
   const alerts = [...zonePass.events];
 
   const isolated = evaluateTooOld(tooOld, records, state.subjectId, deviceId, ctx);
@@ -154,9 +154,10 @@ function validFixes(fixes: readonly FixInput[], ignored: IgnoredFix[]): FixInput
 /** Same device and fix time is the same fix (MQTT contract): the first one received wins. */
 function newFixes(valid: readonly FixInput[], window: FixWindow, ignored: IgnoredFix[]) {
   const fresh: StoredFix[] = [];
-  const byTime = [...valid].sort(
-    (a, b) => a.fixTimeMs - b.fixTimeMs || a.receivedAtMs - b.receivedAtMs,
-  );
+  const byTime =
+    valid.length < 2
+      ? valid
+      : [...valid].sort((a, b) => a.fixTimeMs - b.fixTimeMs || a.receivedAtMs - b.receivedAtMs);
   for (const fix of byTime) {
     const stored = toStoredFix(fix);
     const previous = fresh[fresh.length - 1];
@@ -236,8 +237,8 @@ function evaluateTooOld(
   subjectId: string,
   deviceId: string | null,
   ctx: StepContext,
-): { events: AlertEvent[]; records: AlertRecord[] } {
-  if (fixes.length === 0) return { events: [], records: [...records] };
+): { events: AlertEvent[]; records: readonly AlertRecord[] } {
+  if (fixes.length === 0) return { events: [], records };
   const start = emptyDerived();
   const { transitions } = replay(start, fixes, ctx, null);
   const lastMs = lastTime(fixes);
@@ -322,7 +323,8 @@ function positionOf(fix: StoredFix | null): { lat: number; lon: number } | null 
 
 /**
  * Any message ends `no_signal` (at its receive time); a newer fix ends `no_location` (at its
- * fix time). Opening them is `checkSilence`'s job, on the gateway's timer.
+ * fix time). Opening them is `checkSilence`'s job, on the gateway's timer. Runs for every
+ * batch: the records are copied only when an alert ends.
  */
 function updateContact(
   state: SubjectState,
@@ -330,50 +332,59 @@ function updateContact(
   input: BatchInput,
   records: readonly AlertRecord[],
   options: EngineOptions,
-): { contact: SubjectState['contact']; records: AlertRecord[]; events: AlertEvent[] } {
-  const received = [
-    ...valid.map((f) => f.receivedAtMs),
-    ...(input.events ?? []).map((e) => e.receivedAtMs),
-    ...(input.heartbeats ?? []).map((h) => h.receivedAtMs),
-  ].filter(Number.isFinite);
+): { contact: SubjectState['contact']; records: readonly AlertRecord[]; events: AlertEvent[] } {
+  const received = { min: Infinity, max: -Infinity };
+  widen(received, valid);
+  widen(received, input.events);
+  widen(received, input.heartbeats);
   const contact = { ...state.contact };
-  const next = [...records];
+  let next = records;
   const events: AlertEvent[] = [];
-  const end = (record: AlertRecord, atMs: number, evidence: AlertEvent['evidence']) => {
-    const ended = { ...record, endedAtMs: Math.max(atMs, record.startedAtMs) };
-    next[next.indexOf(record)] = ended;
-    events.push(eventFromRecord('end', ended, state.subjectId, evidence, options));
-  };
-  const openOf = (type: AlertRecord['type']) =>
-    next.find((r) => r.type === type && r.endedAtMs === null);
-
-  if (received.length > 0) {
-    const noSignal = openOf('no_signal');
-    if (noSignal) {
-      const atMs = Math.min(...received);
-      end(noSignal, atMs, {
-        kind: 'event',
-        eventType: 'message',
-        eventTimeMs: atMs,
-        batteryPct: null,
-      });
-    }
-    contact.lastMessageAtMs = Math.max(contact.lastMessageAtMs ?? -Infinity, ...received);
+  const ending = { subjectId: state.subjectId, options, events };
+  if (received.max > -Infinity) {
+    next = endOpen(next, 'no_signal', received.min, 'message', ending);
+    contact.lastMessageAtMs = Math.max(contact.lastMessageAtMs ?? -Infinity, received.max);
   }
   const previousFixMs = contact.lastFixTimeMs ?? -Infinity;
-  const newer = valid.map((f) => f.fixTimeMs).filter((t) => t > previousFixMs);
-  if (newer.length > 0) {
-    const noLocation = openOf('no_location');
-    if (noLocation) {
-      const atMs = Math.min(...newer);
-      end(noLocation, atMs, {
-        kind: 'event',
-        eventType: 'fix',
-        eventTimeMs: atMs,
-        batteryPct: null,
-      });
-    }
-    contact.lastFixTimeMs = Math.max(...newer);
+  let newerMin = Infinity;
+  let newerMax = -Infinity;
+  for (const f of valid) {
+    if (f.fixTimeMs <= previousFixMs) continue;
+    newerMin = Math.min(newerMin, f.fixTimeMs);
+    newerMax = Math.max(newerMax, f.fixTimeMs);
+  }
+  if (newerMax > -Infinity) {
+    next = endOpen(next, 'no_location', newerMin, 'fix', ending);
+    contact.lastFixTimeMs = newerMax;
   }
   return { contact, records: next, events };
+}
+
+/** The records with the open alert of this type (if any) ended at `atMs`, and its event. */
+function endOpen(
+  records: readonly AlertRecord[],
+  type: AlertRecord['type'],
+  atMs: number,
+  eventType: string,
+  out: { subjectId: string; options: EngineOptions; events: AlertEvent[] },
+): readonly AlertRecord[] {
+  const i = records.findIndex((r) => r.type === type && r.endedAtMs === null);
+  if (i < 0) return records;
+  const record = records[i]!;
+  const ended = { ...record, endedAtMs: Math.max(atMs, record.startedAtMs) };
+  const evidence = { kind: 'event', eventType, eventTimeMs: atMs, batteryPct: null } as const;
+  out.events.push(eventFromRecord('end', ended, out.subjectId, evidence, out.options));
+  return records.with(i, ended);
+}
+
+/** Widens [min, max] by the finite receive times of these messages. */
+function widen(
+  span: { min: number; max: number },
+  messages: readonly { receivedAtMs: number }[] | undefined,
+): void {
+  for (const m of messages ?? []) {
+    if (!Number.isFinite(m.receivedAtMs)) continue;
+    span.min = Math.min(span.min, m.receivedAtMs);
+    span.max = Math.max(span.max, m.receivedAtMs);
+  }
 }

@@ -81,13 +81,13 @@ export function checkSilence(
   }
 
   function toggle(
-    current: AlertRecord[],
+    current: readonly AlertRecord[],
     type: AlertType,
     condition: boolean,
     startedAtMs: number | null,
     clearedAtMs: number | null,
     evidence: AlertEvidence,
-  ): { records: AlertRecord[]; events: AlertEvent[] } {
+  ): { records: readonly AlertRecord[]; events: AlertEvent[] } {
     const open = current.find((r) => r.type === type && r.endedAtMs === null);
     if (condition && !open && startedAtMs !== null) {
       const record: AlertRecord = {

@@ -101,7 +101,7 @@ export interface SubjectState {
   base: DerivedState;
   /** Derived state after the last fix of the window (a cache of replaying base + window). */
   head: DerivedState;
-  alerts: AlertRecord[];
+  alerts: readonly AlertRecord[];
   device: {
     /** Latest device time of a signal that ends each device alert type (late-event handling). */
     endSignals: Partial<Record<AlertType, number>>;
@@ -143,8 +143,8 @@ export function createSubjectState(subjectId: string, sinceMs: number | null = n
 /** Copy deep enough for the engine to work on without touching the caller's state. */
 export function cloneDerived(d: DerivedState): DerivedState {
   const tracks: Record<string, ZoneTrack> = {};
-  for (const [id, t] of Object.entries(d.tracks)) tracks[id] = { ...t };
-  return { anchor: d.anchor, suspects: [...d.suspects], lastGnss: d.lastGnss, tracks };
+  for (const id in d.tracks) tracks[id] = { ...d.tracks[id]! };
+  return { anchor: d.anchor, suspects: d.suspects.slice(), lastGnss: d.lastGnss, tracks };
 }
 
 /**
@@ -286,7 +286,7 @@ export interface DecisionState {
   base: DerivedState;
   /** `head.tracks`: per-zone status, open violations, pending confirmation evidence. */
   tracks: Record<string, ZoneTrack>;
-  alerts: AlertRecord[];
+  alerts: readonly AlertRecord[];
   sinceMs: number | null;
   commandedIntervalS: number | null;
 }

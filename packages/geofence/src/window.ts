@@ -23,7 +23,7 @@ import type { StoredFix } from './state';
 const STRIDE = 6;
 /** Room left after a copy, as a share of the fixes copied: one copy per many appends. */
 const GROWTH = 1.25;
-const MIN_CAPACITY = 8;
+const MIN_CAPACITY = 64;
 
 class Slots {
   /** Fixes written so far from the start of `data` (no view reaches past them). */

@@ -127,13 +127,8 @@ export function reconcile(
   derived: DerivedEpisodes,
   records: readonly AlertRecord[],
   ctx: ReconcileContext,
-): { events: AlertEvent[]; records: AlertRecord[] } {
+): { events: AlertEvent[]; records: readonly AlertRecord[] } {
   const events: AlertEvent[] = [];
-  const next = [...records];
-  const keys = new Set(records.map((r) => r.key));
-  const replace = (old: AlertRecord, updated: AlertRecord) => {
-    next[next.indexOf(old)] = updated;
-  };
   // Ended alerts before the horizon are history, unless a derived episode (one already open
   // in `base`) overlaps them: that is the same violation.
   const relevant = records.filter(
@@ -149,6 +144,10 @@ export function reconcile(
     ...derived.episodes.map((e) => groupKey(e.type, e.zoneId)),
     ...relevant.map((r) => groupKey(r.type, r.zoneId ?? '')),
   ]);
+  // Most batches derive no episode and have no zone alert open: nothing is copied then.
+  if (groups.size === 0) return { events, records };
+  const next = [...records];
+  let keys: Set<string> | null = null;
   for (const group of groups) {
     const episodes = derived.episodes
       .filter((e) => groupKey(e.type, e.zoneId) === group)
@@ -165,13 +164,14 @@ export function reconcile(
         matched.add(match);
         const change = applyEpisode(match, episode, ctx);
         if (change) {
-          replace(match, change.record);
+          next[next.indexOf(match)] = change.record;
           events.push(change.event);
         }
         continue;
       }
       // A corrected alert keeps the key of its original start, which may be this start.
       const base = alertKey(ctx.subjectId, episode.type, episode.zoneId, episode.startedAtMs);
+      keys ??= new Set(records.map((r) => r.key));
       let key = base;
       for (let n = 2; keys.has(key); n++) key = `${base}:${n}`;
       keys.add(key);
@@ -207,7 +207,7 @@ export function reconcile(
         endedAtMs: record.endedAtMs ?? record.startedAtMs,
         retracted: true,
       };
-      replace(record, retracted);
+      next[next.indexOf(record)] = retracted;
       events.push(
         eventFromRecord(
           'retract',
