@@ -78,14 +78,21 @@ function describeZodError(error: z.ZodError): string {
     .join('; ');
 }
 
-export function decode(topic: string, payload: Uint8Array, receivedAtMs: number): Decoded {
-  const parsedTopic = parseUplinkTopic(topic);
-  const reject = (
-    deviceId: string | null,
-    reason: RejectReason,
-    detail: string,
-    seq: number | null,
-  ): Rejected => ({
+/** The message as received, for a rejection (a function of its own: decode runs per message). */
+interface Received {
+  topic: string;
+  payload: Uint8Array;
+  receivedAtMs: number;
+}
+
+function rejection(
+  { topic, payload, receivedAtMs }: Received,
+  deviceId: string | null,
+  reason: RejectReason,
+  detail: string,
+  seq: number | null,
+): Rejected {
+  return {
     kind: 'rejected',
     deviceId,
     seq,
@@ -95,13 +102,18 @@ export function decode(topic: string, payload: Uint8Array, receivedAtMs: number)
     detail: detail.slice(0, 1000),
     raw: payload.byteLength > MAX_MESSAGE_BYTES ? payload.subarray(0, MAX_MESSAGE_BYTES) : payload,
     sizeBytes: payload.byteLength,
-  });
+  };
+}
 
-  if (!parsedTopic.ok) return reject(null, 'bad_topic', parsedTopic.reason, null);
+export function decode(topic: string, payload: Uint8Array, receivedAtMs: number): Decoded {
+  const parsedTopic = parseUplinkTopic(topic);
+  const msg: Received = { topic, payload, receivedAtMs };
+  if (!parsedTopic.ok) return rejection(msg, null, 'bad_topic', parsedTopic.reason, null);
   const { deviceId, kind } = parsedTopic;
 
   if (payload.byteLength > MAX_MESSAGE_BYTES) {
-    return reject(
+    return rejection(
+      msg,
       deviceId,
       'oversize',
       `${payload.byteLength} bytes > ${MAX_MESSAGE_BYTES}`,
@@ -114,19 +126,19 @@ export function decode(topic: string, payload: Uint8Array, receivedAtMs: number)
     if (text === 'online' || text === 'offline') {
       return { kind: 'status', deviceId, receivedAtMs, online: text === 'online' };
     }
-    return reject(deviceId, 'schema', 'status must be "online" or "offline"', null);
+    return rejection(msg, deviceId, 'schema', 'status must be "online" or "offline"', null);
   }
 
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return reject(deviceId, 'invalid_json', (err as Error).message, seqFromBytes(payload));
+    return rejection(msg, deviceId, 'invalid_json', (err as Error).message, seqFromBytes(payload));
   }
   const schema = BODY_SCHEMAS[kind];
   const result = schema.safeParse(value);
   if (!result.success) {
-    return reject(deviceId, 'schema', describeZodError(result.error), seqFromValue(value));
+    return rejection(msg, deviceId, 'schema', describeZodError(result.error), seqFromValue(value));
   }
   const body = result.data;
   switch (kind) {

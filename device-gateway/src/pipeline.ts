@@ -212,23 +212,26 @@ function sequence(
     while (i > 0 && above[i - 1]! > seq) i--;
     above.splice(i, 0, seq);
   }
-  const advance = () => {
-    while (above.length > 0 && above[0]! <= acked + 1) acked = Math.max(acked, above.shift()!);
-  };
-  advance();
+  acked = advance(above, acked);
   if (above.length === 0) {
     update.stuckSinceMs = null;
   } else {
     update.stuckSinceMs ??= nowMs;
     if (nowMs - update.stuckSinceMs >= options.gapForgiveAfterMs) {
-      acked = above[0]! - 1; // the missing seqs below it never came: skip them
-      advance();
+      // The missing seqs below it never came: skip them.
+      acked = advance(above, above[0]! - 1);
       update.stuckSinceMs = above.length === 0 ? null : nowMs;
     }
   }
   update.ackedSeq = acked;
   // Re-sent old messages (seq ≤ acked) get the current ack again so the device drops them.
   if (acked >= 0) plan.acks.set(device.id, acked);
+}
+
+/** Moves the acknowledged seq over the contiguous seqs waiting above it (taken off `above`). */
+function advance(above: number[], acked: number): number {
+  while (above.length > 0 && above[0]! <= acked + 1) acked = Math.max(acked, above.shift()!);
+  return acked;
 }
 
 /** Stage 4. */
