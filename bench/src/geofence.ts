@@ -6,10 +6,12 @@
  *
  * Each subject is evaluated against its county (a 500-vertex polygon) and five exclusion
  * zones near home; its fixes random-walk around home at one a minute, delivered in batches
- * of 10 through `processBatch`. Subjects, tracks and their zones are identical in every
- * case (so are the alerts); only the background zones in the index change, so the ratio
- * 100k/10 shows what the total number of zones costs per fix (target ≤ 1.5×). Last, the
- * heap an engine state holds per subject at steady state (`runMemoryCase`).
+ * of 10 through `processBatch`, and again one fix per call, every subject in turn, as the
+ * gateway hands them over with single-fix messages. Subjects, tracks and their zones are
+ * identical in every case (so are the alerts); only the background zones in the index
+ * change, so the ratio 100k/10 shows what the total number of zones costs per fix (target
+ * ≤ 1.5×). Last, the memory an engine state holds per subject at steady state
+ * (`runMemoryCase`).
  * Results go to bench/results/geofence.json.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -229,6 +231,8 @@ interface ZoneCase {
   fixes: number;
   fixesPerSecond: number;
   usPerFix: number;
+  /** The same fixes one per batch, every subject in turn (the gateway with single-fix messages). */
+  usPerSingleFix: number;
   alertEvents: number;
   /** Candidate lookup in the index's own R-tree (every zone, as a dry run uses it), µs. */
   usPerTreeQuery: number;
@@ -259,7 +263,18 @@ function runZoneCase(total: number): ZoneCase {
     }
     return events;
   };
+  const singlePass = () => {
+    const states = subjects.map((s) => createSubjectState(s.id));
+    for (let i = 0; i < FIXES_PER_SUBJECT; i++) {
+      subjects.forEach((s, k) => {
+        const fix = s.batches[Math.floor(i / BATCH)]![i % BATCH]!;
+        const input = { deviceId: s.id, fixes: [fix], nowMs: fix.receivedAtMs + 1_000 };
+        states[k] = processBatch(states[k]!, input, s.zones).state;
+      });
+    }
+  };
   pass(); // warm-up: JIT, formatter and offset caches
+  singlePass();
   let alertEvents = 0;
   const elapsedMs = Math.min(
     ...Array.from({ length: PASSES }, () =>
@@ -268,6 +283,7 @@ function runZoneCase(total: number): ZoneCase {
       }),
     ),
   );
+  const singleMs = Math.min(...Array.from({ length: PASSES }, () => timeMs(singlePass)));
   const fixes = SUBJECTS * FIXES_PER_SUBJECT;
   const everything = zonesForSubject(index, 'all');
   const points = subjects.flatMap((s) => s.batches.flat());
@@ -284,6 +300,7 @@ function runZoneCase(total: number): ZoneCase {
     fixes,
     fixesPerSecond: Math.round(fixes / (elapsedMs / 1000)),
     usPerFix: round((elapsedMs * 1000) / fixes),
+    usPerSingleFix: round((singleMs * 1000) / fixes),
     alertEvents,
     usPerTreeQuery: round((treeMs * 1000) / points.length, 3),
     treeCandidatesPerQuery: round(candidates / points.length, 3),
@@ -430,6 +447,7 @@ async function main(): Promise<void> {
       fixes: c.fixes,
       'fixes/s': c.fixesPerSecond,
       'µs/fix': c.usPerFix,
+      'µs/fix, 1 per batch': c.usPerSingleFix,
       'alert events': c.alertEvents,
       'µs/R-tree query': c.usPerTreeQuery,
       'candidates/query': c.treeCandidatesPerQuery,

@@ -83,6 +83,8 @@ export interface PassThroughResult {
   brokerCores: number;
   subscriberCores: number;
   publisherCores: number;
+  /** QoS 1 messages the broker dropped in this phase ($SYS counter; must be 0). */
+  brokerDropped: number | null;
 }
 
 async function measurePassThrough(
@@ -142,6 +144,7 @@ async function measurePassThrough(
       brokerCores: round((end.broker - start.broker) / seconds),
       subscriberCores: round((end.other - start.other) / seconds),
       publisherCores: round((end.self - start.self) / seconds),
+      brokerDropped: null, // read by runIngest once the phase is over
     };
   } finally {
     sub.send({ type: 'stop' });
@@ -192,6 +195,8 @@ export interface IngestResult {
   duplicated: number;
   devicesNotFullyAcked: number;
   resentMessages: number;
+  /** QoS 1 messages the broker dropped during this phase ($SYS counter; must be 0). */
+  brokerDropped?: number | null;
   drainSeconds: number;
   /** Fixes acknowledged in each second of the measured window. */
   perSecond: number[];
@@ -340,14 +345,23 @@ export async function runIngest(s: IngestSettings): Promise<IngestReport> {
       try {
         log(`pass-through: ${devices.toLocaleString()} devices, ${fpm} fix(es)/message`);
         const pass = await measurePassThrough(broker, devices, fpm, s);
+        // $SYS is published every 5 s: wait for a value that covers the whole phase.
+        await sleep(5_500);
+        const droppedBefore = await broker.dropped();
+        pass.brokerDropped = droppedBefore;
         passThrough.push(pass);
         log(`  ${pass.messagesPerSecond.toLocaleString()} messages/s`);
+        if (droppedBefore) log(`  broker dropped ${droppedBefore} messages (pass-through)!`);
         log(`ingestion: ${devices.toLocaleString()} devices, ${fpm} fix(es)/message`);
         const r = await measureIngestion(broker, devices, fpm, s);
-        const dropped = await broker.dropped();
-        if (dropped) log(`  broker dropped ${dropped} messages!`);
+        await sleep(5_500);
+        const droppedAfter = await broker.dropped();
+        const dropped =
+          droppedAfter === null || droppedBefore === null ? null : droppedAfter - droppedBefore;
+        if (dropped) log(`  broker dropped ${dropped} messages (ingestion)!`);
         ingestion.push({
           ...r,
+          brokerDropped: dropped,
           ratioToPassThrough: round(r.messagesPerSecond / pass.messagesPerSecond, 3),
         });
         log(
@@ -374,6 +388,7 @@ export function printIngest(report: IngestReport) {
         'broker cores': p.brokerCores,
         'subscriber cores': p.subscriberCores,
         'publisher cores': p.publisherCores,
+        'broker dropped': p.brokerDropped ?? '?',
       })),
     ),
   );
@@ -409,6 +424,7 @@ export function printIngest(report: IngestReport) {
         duplicated: r.duplicated,
         'devices not fully acked': r.devicesNotFullyAcked,
         're-sent messages': r.resentMessages,
+        'broker dropped': r.brokerDropped ?? '?',
         'drain s': r.drainSeconds,
       })),
     ),
