@@ -253,16 +253,24 @@ export class EngineRules implements RulesStage {
     for (const d of devices.values()) byNo.set(d.no, d);
 
     // Group the batch by (subject, device): the engine sees one device's messages at a time.
-    type Work = { fixes: FixInput[]; events: DeviceEventInput[]; heartbeats: HeartbeatInput[] };
-    const work = new Map<
-      string,
-      Work & { subjectNo: number; subjectId: string; jurisdictionCode: string; deviceId: string }
-    >();
+    type Work = {
+      subjectNo: number;
+      subjectId: string;
+      jurisdictionCode: string;
+      deviceId: string;
+      fixes: FixInput[];
+      events: DeviceEventInput[];
+      heartbeats: HeartbeatInput[];
+    };
+    // By subject, then device (no key string built per message); `work` keeps first-seen order.
+    const bySubject = new Map<number, Map<DeviceInfo, Work>>();
+    const work: Work[] = [];
     const slot = (device: DeviceInfo, tMs: number) => {
       const order = orderAt(device, tMs);
       if (!order) return undefined;
-      const key = `${order.subjectNo}:${device.id}`;
-      let w = work.get(key);
+      let devices = bySubject.get(order.subjectNo);
+      if (!devices) bySubject.set(order.subjectNo, (devices = new Map()));
+      let w = devices.get(device);
       if (!w) {
         w = {
           subjectNo: order.subjectNo,
@@ -273,7 +281,8 @@ export class EngineRules implements RulesStage {
           events: [],
           heartbeats: [],
         };
-        work.set(key, w);
+        devices.set(device, w);
+        work.push(w);
       }
       return w;
     };
@@ -306,11 +315,9 @@ export class EngineRules implements RulesStage {
         receivedAtMs: h.receivedAtMs,
       });
     }
-    if (work.size === 0) return;
+    if (work.length === 0) return;
 
-    const states = await this.#statesFor(
-      [...work.values()].map((w) => ({ no: w.subjectNo, id: w.subjectId })),
-    );
+    const states = await this.#statesFor(work.map((w) => ({ no: w.subjectNo, id: w.subjectId })));
     const outcomes = new Map<number, EngineOutcome>();
     // One zone set for the whole batch, even if a reload lands while it yields below.
     const index = this.#index;
@@ -330,7 +337,7 @@ export class EngineRules implements RulesStage {
       return zones;
     };
     let done = 0;
-    for (const w of work.values()) {
+    for (const w of work) {
       // Let the batch committing meanwhile (gateway.ts overlaps them) have its database
       // replies handled: a batch's engine pass is tens of milliseconds of CPU.
       if (++done % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));

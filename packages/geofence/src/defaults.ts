@@ -37,6 +37,7 @@ export const DEFAULT_TIME_ZONE = 'Asia/Shanghai';
 /** Evidence distances beyond this are reported as null instead of searched for. */
 export const EVIDENCE_DISTANCE_CAP_M = 5_000;
 
-export function resolveOptions(options?: Partial<EngineOptions>): EngineOptions {
-  return { ...DEFAULT_ENGINE_OPTIONS, ...options };
+/** The defaults with `options` over them; the (frozen) defaults themselves when none are given. */
+export function resolveOptions(options?: Partial<EngineOptions>): Readonly<EngineOptions> {
+  return options ? { ...DEFAULT_ENGINE_OPTIONS, ...options } : DEFAULT_ENGINE_OPTIONS;
 }
