@@ -21,9 +21,16 @@ import type { StoredFix } from './state';
  * tuple, number for number.
  */
 const STRIDE = 6;
-/** Room left after a copy, as a share of the fixes copied: one copy per many appends. */
+/**
+ * Room made at a copy, as a multiple of the fixes copied: doubling while a window is small
+ * (few copies on its way up), a quarter more once it is large (little slack at steady state,
+ * one copy per many appends). A new window starts small: a gateway meets tens of thousands of
+ * subjects at once after a restart.
+ */
+const SMALL = 256;
+const GROWTH_SMALL = 2;
 const GROWTH = 1.25;
-const MIN_CAPACITY = 64;
+const MIN_CAPACITY = 8;
 
 class Slots {
   /** Fixes written so far from the start of `data` (no view reaches past them). */
@@ -116,7 +123,8 @@ export class FixWindow {
     let buf = this.buf;
     let start = this.start;
     if (end !== buf.used || end + fixes.length > buf.capacity) {
-      const room = Math.ceil((this.length + fixes.length) * GROWTH);
+      const n = this.length + fixes.length;
+      const room = Math.ceil(n * (n < SMALL ? GROWTH_SMALL : GROWTH));
       buf = new Slots(new Float64Array(Math.max(MIN_CAPACITY, room) * STRIDE));
       buf.data.set(this.buf.data.subarray(this.start * STRIDE, end * STRIDE));
       buf.used = this.length;
