@@ -15,7 +15,10 @@ import { REPO } from './report';
 export interface BenchBroker {
   url: string;
   pid: number;
-  /** `$SYS/broker/publish/messages/dropped`, read once (must stay 0). */
+  /**
+   * `$SYS/broker/publish/messages/dropped` (must stay 0): the latest value a subscriber held
+   * since the start has seen, or null if the broker has published none.
+   */
   dropped(): Promise<number | null>;
   stop(): Promise<void>;
 }
@@ -54,25 +57,22 @@ export async function startBenchBroker(): Promise<BenchBroker> {
     await new Promise((r) => setTimeout(r, 50));
   }
   const url = `mqtt://127.0.0.1:${port}`;
+  // One subscriber for the broker's life: it sees every change of the counter (a client that
+  // connected later, long after the last change, could wait in vain for a publish).
+  let dropped: number | null = null;
+  const sys = await mqtt.connectAsync(url, { clientId: `bench-sys-${process.pid}-${port}` });
+  sys.on('message', (_topic, payload) => {
+    dropped = Number(payload.toString());
+  });
+  await sys.subscribeAsync('$SYS/broker/publish/messages/dropped');
   return {
     url,
     pid: child.pid!,
-    async dropped() {
-      const client = await mqtt.connectAsync(url, { clientId: `bench-sys-${process.pid}` });
-      try {
-        return await new Promise<number | null>((resolve) => {
-          const timer = setTimeout(() => resolve(null), 7_000); // sys_interval is 5 s
-          client.on('message', (_topic, payload) => {
-            clearTimeout(timer);
-            resolve(Number(payload.toString()));
-          });
-          void client.subscribeAsync('$SYS/broker/publish/messages/dropped');
-        });
-      } finally {
-        await client.endAsync(true);
-      }
+    dropped() {
+      return Promise.resolve(dropped);
     },
     async stop() {
+      await sys.endAsync(true);
       if (child.exitCode === null) {
         child.kill('SIGTERM');
         await exited;
