@@ -136,19 +136,25 @@ export function assertTime(nowMs: number): void {
 
 function validFixes(fixes: readonly FixInput[], ignored: IgnoredFix[]): FixInput[] {
   return fixes.filter((f) => {
-    const ok =
-      Number.isFinite(f.fixTimeMs) &&
-      Number.isFinite(f.lat) &&
-      Number.isFinite(f.lon) &&
-      Math.abs(f.lat) <= 90 &&
-      Math.abs(f.lon) <= 180 &&
-      Number.isFinite(f.accuracyM) &&
-      f.accuracyM >= 0 &&
-      Number.isFinite(f.receivedAtMs) &&
-      (f.source === 'gnss' || f.source === 'lbs' || f.source === 'wifi');
+    const ok = isValidFix(f);
     if (!ok) ignored.push({ fixTimeMs: f.fixTimeMs, reason: 'invalid' });
     return ok;
   });
+}
+
+/** The engine's validity rule for a fix (restore.ts rebuilds windows with it too). */
+export function isValidFix(f: FixInput): boolean {
+  return (
+    Number.isFinite(f.fixTimeMs) &&
+    Number.isFinite(f.lat) &&
+    Number.isFinite(f.lon) &&
+    Math.abs(f.lat) <= 90 &&
+    Math.abs(f.lon) <= 180 &&
+    Number.isFinite(f.accuracyM) &&
+    f.accuracyM >= 0 &&
+    Number.isFinite(f.receivedAtMs) &&
+    (f.source === 'gnss' || f.source === 'lbs' || f.source === 'wifi')
+  );
 }
 
 /** Same device and fix time is the same fix (MQTT contract): the first one received wins. */

@@ -1,4 +1,5 @@
 import { resolveOptions } from './defaults';
+import { isValidFix } from './engine';
 import type { DecisionState, StateProgress, StoredFix, SubjectState } from './state';
 import { STATE_VERSION, toStoredFix } from './state';
 import { replay } from './track/step';
@@ -100,7 +101,7 @@ function rebuildWindow(
 ): StoredFix[] {
   const after = decision.baseUntilMs ?? -Infinity;
   const sorted = fixes
-    .filter((f) => isValid(f) && f.fixTimeMs > after)
+    .filter((f) => isValidFix(f) && f.fixTimeMs > after)
     .map(toStoredFix)
     .sort((a, b) => a[0] - b[0] || a[5] - b[5]);
   const unique: StoredFix[] = [];
@@ -113,19 +114,4 @@ function rebuildWindow(
   let cut = Math.max(0, unique.length - maxFixes);
   while (cut < unique.length && unique[cut]![0] < oldest) cut++;
   return cut === 0 ? unique : unique.slice(cut);
-}
-
-/** The engine's own validity rule (engine.ts `validFixes`). */
-function isValid(f: FixInput): boolean {
-  return (
-    Number.isFinite(f.fixTimeMs) &&
-    Number.isFinite(f.lat) &&
-    Number.isFinite(f.lon) &&
-    Math.abs(f.lat) <= 90 &&
-    Math.abs(f.lon) <= 180 &&
-    Number.isFinite(f.accuracyM) &&
-    f.accuracyM >= 0 &&
-    Number.isFinite(f.receivedAtMs) &&
-    (f.source === 'gnss' || f.source === 'lbs' || f.source === 'wifi')
-  );
 }
