@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import { TOTP, Secret } from 'otpauth';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { audit, canonicalAroundAt, canonicalJson, entryHash } from '../src/audit/audit';
 import { PASSWORD, startTestServer, type TestServer } from './support';
 
 describe('auth', () => {
@@ -213,6 +214,68 @@ describe('audit chain', () => {
       ok: false,
       brokenAt: { id: String(victim.id), reason: 'hash_mismatch' },
     });
+  });
+
+  it('keeps one chain under concurrent appends, in time order, with any text in the entry', async () => {
+    const before = await s.db
+      .selectFrom('audit_log')
+      .select((eb) => eb.fn.max('id').as('id'))
+      .executeTakeFirstOrThrow();
+    // Each append outside a transaction runs on its own pooled connection, at the same time.
+    const detail = {
+      note: '社区矫正 "引号" \\ 换行\n 😀',
+      n: 1.5,
+      list: [3, { b: null, a: true }],
+    };
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        audit(s.db, {
+          actor: null,
+          action: 'test.concurrent',
+          resourceType: 'test',
+          resourceId: String(i),
+          jurisdictionCode: i % 2 ? '450103' : null,
+          detail: { ...detail, i },
+          ip: i % 3 ? '127.0.0.1' : null,
+        }),
+      ),
+    );
+    const rows = await s.db
+      .selectFrom('audit_log')
+      .selectAll()
+      .where('id', '>', before.id ?? 0)
+      .orderBy('id')
+      .execute();
+    expect(rows).toHaveLength(40);
+    expect(new Set(rows.map((r) => r.resource_id)).size).toBe(40);
+    expect(rows[5]!.detail).toMatchObject(detail);
+    // The hash the database computed is the one verification recomputes (the test above
+    // broke the chain further back on purpose, so these rows are checked on their own).
+    for (const [i, r] of rows.entries()) {
+      if (i > 0) {
+        expect(r.prev_hash).toBe(rows[i - 1]!.hash);
+        expect(r.at.getTime()).toBeGreaterThanOrEqual(rows[i - 1]!.at.getTime());
+      }
+      const { id: _id, prev_hash, hash, at, ...rest } = r;
+      expect(entryHash(prev_hash, { ...rest, at: at.toISOString() })).toBe(hash);
+    }
+  });
+
+  it('cuts the canonical JSON where the database puts the time', () => {
+    const fields = {
+      actor_id: null,
+      actor_username: 'u',
+      actor_role: 'township_officer',
+      action: 'positions.latest',
+      resource_type: null,
+      resource_id: null,
+      jurisdiction_code: '450103001',
+      detail: { z: 1, a: '"at"' },
+      ip: null,
+    };
+    const at = '2026-11-29T14:41:44.123Z';
+    const [head, tail] = canonicalAroundAt(fields);
+    expect(head + at + tail).toBe(canonicalJson({ ...fields, at }));
   });
 
   it('lists entries in scope only: officers cannot read the audit log, bureaus see their branch', async () => {

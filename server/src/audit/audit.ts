@@ -7,7 +7,8 @@ import type { AuthUser } from '../auth/types';
  * The audit trail: append-only (a trigger refuses UPDATE/DELETE/TRUNCATE) and hash-chained:
  * each entry's hash covers the previous entry's hash and the entry's own canonical content,
  * so editing or removing any row breaks the chain at that row (`verifyAuditChain`).
- * Appends take a transaction-scoped advisory lock, so the chain has one writer at a time.
+ * Appends take a transaction-scoped advisory lock, so the chain has one writer at a time
+ * (`audit_append`, migration 0014).
  */
 export interface AuditEntry {
   actor: Pick<AuthUser, 'id' | 'username' | 'role'> | null;
@@ -20,16 +21,22 @@ export interface AuditEntry {
 }
 
 export const GENESIS_HASH = '0'.repeat(64);
-const AUDIT_LOCK = 7_402_554;
+
+/** An object's members as canonical JSON, sorted by key (undefined members left out). */
+function canonicalMembers(value: Record<string, unknown>): [key: string, member: string][] {
+  return Object.entries(value)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => [k, `${JSON.stringify(k)}:${canonicalJson(v)}`]);
+}
 
 /** JSON with sorted keys at every level: the same content always hashes the same. */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>)
-    .filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  return `{${canonicalMembers(value as Record<string, unknown>)
+    .map(([, m]) => m)
+    .join(',')}}`;
 }
 
 interface HashedFields {
@@ -48,19 +55,26 @@ interface HashedFields {
 export const entryHash = (prevHash: string, fields: HashedFields): string =>
   createHash('sha256').update(prevHash).update('\n').update(canonicalJson(fields)).digest('hex');
 
-async function appendIn(trx: Transaction<DB>, entry: AuditEntry): Promise<void> {
-  await sql`select pg_advisory_xact_lock(${AUDIT_LOCK})`.execute(trx);
-  const last = await trx
-    .selectFrom('audit_log')
-    .select('hash')
-    .orderBy('id', 'desc')
-    .limit(1)
-    .executeTakeFirst();
-  const prevHash = last?.hash ?? GENESIS_HASH;
-  // Millisecond precision so the stored timestamptz round-trips to the same string.
-  const at = new Date().toISOString();
-  const fields: HashedFields = {
-    at,
+/**
+ * `canonicalJson(fields)` cut where `at`'s value goes: the text before it (ending in `"at":"`)
+ * and after it (starting with the closing quote). The database fills in `at`, taken under the
+ * chain's lock (migration 0014), and hashes the whole.
+ */
+export function canonicalAroundAt(fields: Omit<HashedFields, 'at'>): [string, string] {
+  const members = canonicalMembers(fields as unknown as Record<string, unknown>);
+  const before = members.filter(([k]) => k < 'at').map(([, m]) => `${m},`);
+  const after = members.filter(([k]) => k > 'at').map(([, m]) => `,${m}`);
+  return [`{${before.join('')}"at":"`, `"${after.join('')}}`];
+}
+
+/**
+ * Appends one entry: inside `db` when it is a transaction (the entry commits with the change
+ * it records), otherwise on its own, committed at once. One call (`audit_append`, migration
+ * 0014) takes the chain's lock, reads the last hash and inserts, so the lock is held for no
+ * round trip between the application and the database.
+ */
+export async function audit(db: Kysely<DB> | Transaction<DB>, entry: AuditEntry): Promise<void> {
+  const fields: Omit<HashedFields, 'at'> = {
     actor_id: entry.actor?.id ?? null,
     actor_username: entry.actor?.username ?? null,
     actor_role: entry.actor?.role ?? null,
@@ -71,21 +85,11 @@ async function appendIn(trx: Transaction<DB>, entry: AuditEntry): Promise<void> 
     detail: entry.detail ?? {},
     ip: entry.ip ?? null,
   };
-  await trx
-    .insertInto('audit_log')
-    .values({
-      ...fields,
-      detail: JSON.stringify(fields.detail),
-      prev_hash: prevHash,
-      hash: entryHash(prevHash, fields),
-    })
-    .execute();
-}
-
-/** Appends one entry: inside `trx` when given (it commits with the change it records). */
-export async function audit(db: Kysely<DB> | Transaction<DB>, entry: AuditEntry): Promise<void> {
-  if (db.isTransaction) return appendIn(db as Transaction<DB>, entry);
-  await db.transaction().execute((trx) => appendIn(trx, entry));
+  const [head, tail] = canonicalAroundAt(fields);
+  await sql`SELECT audit_append(${fields.actor_id}::uuid, ${fields.actor_username},
+    ${fields.actor_role}, ${fields.action}, ${fields.resource_type}, ${fields.resource_id},
+    ${fields.jurisdiction_code}, ${JSON.stringify(fields.detail)}::jsonb, ${fields.ip},
+    ${head}, ${tail})`.execute(db);
 }
 
 export interface ChainReport {
