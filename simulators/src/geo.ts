@@ -65,6 +65,22 @@ export function alongPath(path: readonly LonLat[], distM: number): { p: LonLat; 
   return { p: [only[0], only[1]], hdg: 0 };
 }
 
+/** The path from its start to the point `distM` along it (clamped to its ends). */
+export function pathPrefix(path: readonly LonLat[], distM: number): LonLat[] {
+  const out: LonLat[] = path.length > 0 ? [path[0]!] : [];
+  let left = Math.max(0, distM);
+  for (let i = 1; i < path.length; i++) {
+    const seg = distanceM(path[i - 1]!, path[i]!);
+    if (left <= seg) {
+      out.push(alongPath([path[i - 1]!, path[i]!], left).p);
+      return out;
+    }
+    out.push(path[i]!);
+    left -= seg;
+  }
+  return out;
+}
+
 /** Points every `stepM` along the path, ends included. */
 export function samplePath(path: readonly LonLat[], stepM: number): LonLat[] {
   const length = polylineLengthM(path);
