@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { PGliteDialect, type PGliteLike } from './pglite-dialect';
+import { parseTimestamptz } from './timestamptz';
 import type { DB } from './types';
 
 /** A SQL session on one connection: what the migration runner and scripts need. */
@@ -32,6 +33,7 @@ export interface Logger {
 
 const INT8_OID = 20;
 const DATE_OID = 1082;
+const TIMESTAMPTZ_OID = 1184;
 
 /**
  * int8 as JS number: our int8 values (seq, ids, counts) stay below 2^53; a larger one is a
@@ -64,6 +66,7 @@ export function openPostgres(options: PgOptions): Database {
       getTypeParser: ((oid: number, format?: string) => {
         if (oid === INT8_OID) return parseInt8;
         if (oid === DATE_OID) return parseDate;
+        if (oid === TIMESTAMPTZ_OID) return parseTimestamptz;
         return pg.types.getTypeParser(oid, format as 'text');
       }) as typeof pg.types.getTypeParser,
     },
