@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AppError } from './errors';
+import { isoTime } from './iso-time';
 
 /**
  * Shapes every route shares: ids, ISO times, cursor pages. Lists answer
@@ -11,8 +12,8 @@ export const IdParams = z.object({ id: Uuid });
 export const IsoTime = z
   .string()
   .datetime({ offset: true, message: '必须是 ISO 8601 时间 / must be an ISO 8601 time' });
-export const iso = (d: Date) => d.toISOString();
-export const isoOrNull = (d: Date | null) => (d ? d.toISOString() : null);
+export const iso = (d: Date) => isoTime(d);
+export const isoOrNull = (d: Date | null) => (d ? isoTime(d) : null);
 
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),

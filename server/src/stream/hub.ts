@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { DB, Role } from '@ccm/db';
 import type { AuthUser } from '../auth/types';
 import { isPathWithin, pathInScope, pathWithin } from '../auth/scope';
+import { iso } from '../http';
 import { sourceName } from '../positions/track';
 
 /**
@@ -208,7 +209,7 @@ export class StreamHub {
         type: 'position',
         subjectId: r.subject_id,
         deviceId: r.device_id,
-        t: r.last_fix_t!.toISOString(),
+        t: iso(r.last_fix_t!),
         lat: r.last_lat_e6! / 1e6,
         lon: r.last_lon_e6! / 1e6,
         accuracyM: r.last_acc_dm! / 10,
