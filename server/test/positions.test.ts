@@ -221,6 +221,14 @@ describe('positions', () => {
     // 1000 gaps of a minute over 99 steps: every step is 10 or 11 minutes.
     const gaps = ts.slice(1).map((t, i) => (t - ts[i]!) / MIN);
     expect(new Set(gaps)).toEqual(new Set([10, 11]));
+    // Exactly the points round(k·1000/(m−1)), k = 0…m−1, halves rounded up.
+    for (const m of [3, 7, 37, 100, 999]) {
+      const picked = (await s.as('officerA', { url: url(`&maxPoints=${m}`) })).json();
+      const expected = Array.from({ length: m }, (_, k) =>
+        times[Math.floor((2 * k * 1000 + (m - 1)) / (2 * (m - 1)))]!.toISOString(),
+      );
+      expect(picked.points.map((p: { t: string }) => p.t)).toEqual(expected);
+    }
 
     const byDefault = (await s.as('officerA', { url: url('') })).json();
     expect(byDefault).toMatchObject({ downsampled: false, total: 1001 });

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { DB } from '@ccm/db';
 import { inScope } from '../auth/scope';
 import type { AuthUser } from '../auth/types';
@@ -58,10 +58,18 @@ export async function orderWindowsIn(
 }
 
 /**
+ * round(a / b) for a ≥ 0, b > 0, halves up, in int8: (2a + b) div 2b. As exact as numeric's
+ * round and a third of the cost: numeric arithmetic on every fix of a week's track (10,080
+ * rows) was 5 of the query's 18 ms.
+ */
+const roundDiv = (a: RawBuilder<unknown>, b: RawBuilder<unknown>) =>
+  sql`((2 * (${a}) + (${b})) / (2 * (${b})))`;
+
+/**
  * The subject's fixes in `w` that fall inside one of their orders, in time order, with the
  * total count. With `maxPoints` and more fixes than that, only evenly spaced ones come back:
  * index i of n is kept when it is round(k·(n−1)/(m−1)) for some k in 0…m−1, which keeps the
- * first and the last (numeric arithmetic, so no float drift decides a point).
+ * first and the last (integer arithmetic, so no float drift decides a point).
  */
 export async function readTrack(
   db: Db,
@@ -73,7 +81,7 @@ export async function readTrack(
   const sample =
     m === null
       ? sql``
-      : sql`WHERE n <= ${m} OR i = round(round(i::numeric * ${m - 1} / (n - 1)) * (n - 1) / ${m - 1})`;
+      : sql`WHERE n <= ${m} OR i = ${roundDiv(sql`${roundDiv(sql`i * ${m - 1}::int8`, sql`n - 1`)} * (n - 1)`, sql`${m - 1}::int8`)}`;
   const result = await sql<FixRow & { n: number }>`
     WITH track AS (
       SELECT f.t, f.lat_e6, f.lon_e6, f.acc_dm, f.src, f.spd_cms, f.flags,
