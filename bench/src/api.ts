@@ -15,16 +15,20 @@
  *   node --import tsx bench/src/api.ts [--quick]
  */
 import { Agent, request } from 'node:http';
+import { join } from 'node:path';
 import { emptyPlan, persistPlan } from '@ccm/device-gateway';
 import { startBenchBroker } from './lib/broker';
 import { createUsers, signIn, startPlatformChild } from './lib/platform';
+import { mainThreadProfile, summarizeProfile } from './lib/cpuprofile';
 import { cpuOfChanging, cpuSeconds } from './lib/procstat';
-import { log, percentile, round, sleep, table, writeResult } from './lib/report';
+import { log, percentile, RESULTS_DIR, round, sleep, table, writeResult } from './lib/report';
 import { backendPids, createBenchDatabase, PER_TOWNSHIP, seedFleet } from './lib/seed';
 import { rng, track } from './lib/tracks';
 
 export interface ApiSettings {
   quick: boolean;
+  /** The platform under `node --cpu-prof`: its hot functions and time per package. */
+  profile?: boolean;
   subjects: number;
   /** Subjects with one fix a minute (the ones whose tracks are read). */
   denseSubjects: number;
@@ -171,6 +175,8 @@ export interface ApiResult {
   loadSeconds: number;
   fixesTableBytes: number;
   cases: ApiCase[];
+  /** The platform's CPU profile over all cases (`--profile`). */
+  profile?: ReturnType<typeof summarizeProfile>;
 }
 
 export async function runApi(s: ApiSettings): Promise<ApiResult> {
@@ -275,11 +281,14 @@ export async function runApi(s: ApiSettings): Promise<ApiResult> {
       { username: 'bench-bureau', role: 'bureau', jurisdiction: '450103' },
       { username: 'bench-police', role: 'police', jurisdiction: '450103' },
     ]);
+    const profileDir = join(RESULTS_DIR, 'profiles', `platform-api-${Date.now()}`);
     const platform = await startPlatformChild({
       databaseUrl: db.url,
       mqttUrl: broker.url,
       gateway: false,
+      ...(s.profile ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
     });
+    let result: ApiResult;
     try {
       const officerTokens: string[] = [];
       for (let k = 0; k < officers.length; k++) {
@@ -377,7 +386,7 @@ export async function runApi(s: ApiSettings): Promise<ApiResult> {
         const r = await hammer(base, c.next, s, pids);
         results.push({ name: c.name, ...r, sample: sampleText.slice(0, 160) });
       }
-      return {
+      result = {
         settings: s,
         fixes,
         loadSeconds: round(loadSeconds, 1),
@@ -387,6 +396,10 @@ export async function runApi(s: ApiSettings): Promise<ApiResult> {
     } finally {
       await platform.stop();
     }
+    // The profile is written when the platform exits.
+    const file = s.profile ? mainThreadProfile(profileDir) : undefined;
+    if (file) result.profile = summarizeProfile(file);
+    return result;
   } finally {
     await db.drop();
     await broker.stop();
@@ -412,10 +425,24 @@ export function printApi(r: ApiResult) {
       })),
     ),
   );
+  if (r.profile) {
+    console.log(`\nPlatform CPU profile over the API cases (${r.profile.samples} samples):`);
+    console.log(
+      table(Object.entries(r.profile.areas).map(([k, v]) => ({ area: k, '% samples': v }))),
+    );
+    console.log(
+      table(
+        r.profile.hot.map((h) => ({ function: h.function, where: h.where, 'self %': h.selfPct })),
+      ),
+    );
+  }
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const r = await runApi(apiSettings(process.argv.includes('--quick')));
+  const r = await runApi({
+    ...apiSettings(process.argv.includes('--quick')),
+    profile: process.argv.includes('--profile'),
+  });
   printApi(r);
   console.log(writeResult('api', { measuredAt: new Date().toISOString(), ...r }));
 }

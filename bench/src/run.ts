@@ -157,7 +157,7 @@ async function main() {
     writeResult('storage', { measuredAt: new Date().toISOString(), ...out.storage });
   }
   if (wants('api')) {
-    out.api = await runApi(apiSettings(quick));
+    out.api = await runApi({ ...apiSettings(quick), profile });
     printApi(out.api);
     writeResult('api', { measuredAt: new Date().toISOString(), ...out.api });
   }
