@@ -12,7 +12,7 @@
  * more than this machine's benchmark budget; what a track query costs depends on the rows
  * of that subject, which are real).
  *
- *   node --import tsx bench/src/api.ts [--quick]
+ *   node --import tsx bench/src/api.ts [--quick] [--profile]
  */
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
