@@ -229,15 +229,19 @@ export class StreamHub {
     }
     const after = this.#outboxAfter;
     const gaps = [...this.#outboxGaps.keys()];
+    // The jurisdiction's path comes with each row (one round trip fewer per alert round).
     const rows = await this.db
-      .selectFrom('outbox')
-      .select(['id', 'topic', 'payload'])
+      .selectFrom('outbox as o')
+      .leftJoin('jurisdictions as j', (join) =>
+        join.on('j.code', '=', sql<string>`o.payload->>'jurisdictionCode'`),
+      )
+      .select(['o.id', 'o.topic', 'o.payload', 'j.path'])
       .where((eb) =>
         gaps.length > 0
-          ? eb.or([eb('id', '>', after), eb('id', 'in', gaps)])
-          : eb('id', '>', after),
+          ? eb.or([eb('o.id', '>', after), eb('o.id', 'in', gaps)])
+          : eb('o.id', '>', after),
       )
-      .orderBy('id')
+      .orderBy('o.id')
       .limit(1000)
       .execute();
     if (rows.length === 0) return;
@@ -253,32 +257,23 @@ export class StreamHub {
         this.#outboxAfter = row.id;
       }
     }
-    // The round's alerts and their jurisdictions in two queries (one each per alert was a
-    // round trip per alert while the next changes queued behind them), then delivery in order.
-    const changes = new Map<number, { alertId: string; jurisdictionCode: string }>();
+    // The round's alerts in one query (one per alert was a round trip per alert while the next
+    // changes queued behind them), then delivery in order.
+    const changes = new Map<number, { alertId: string; path: string }>();
     for (const row of rows) {
       if (row.topic !== 'alert' && row.topic !== 'alert_update') continue;
-      const payload = row.payload as { alertId?: string; jurisdictionCode?: string };
-      if (!payload.alertId || !payload.jurisdictionCode) continue;
-      changes.set(row.id, { alertId: payload.alertId, jurisdictionCode: payload.jurisdictionCode });
+      const payload = row.payload as { alertId?: string };
+      // No path: no such jurisdiction, so no one's scope covers it.
+      if (!payload.alertId || !row.path) continue;
+      changes.set(row.id, { alertId: payload.alertId, path: row.path });
     }
-    const watching = changes.size > 0 && this.#clients.size > 0;
-    const codes = [...new Set([...changes.values()].map((c) => c.jurisdictionCode))];
-    const paths = new Map<string, string>();
-    if (watching) {
-      const found = await this.db
-        .selectFrom('jurisdictions')
-        .select(['code', 'path'])
-        .where('code', 'in', codes)
-        .execute();
-      for (const j of found) paths.set(j.code, j.path);
-    }
-    const alerts = watching
-      ? await this.options.loadAlerts(
-          this.db,
-          [...changes.values()].filter((c) => paths.has(c.jurisdictionCode)).map((c) => c.alertId),
-        )
-      : new Map<string, unknown>();
+    const alerts =
+      changes.size > 0 && this.#clients.size > 0
+        ? await this.options.loadAlerts(
+            this.db,
+            [...changes.values()].map((c) => c.alertId),
+          )
+        : new Map<string, unknown>();
     for (const row of rows) {
       if (row.topic === 'notification') {
         const { userIds } = row.payload as { userIds?: unknown };
@@ -286,12 +281,11 @@ export class StreamHub {
         continue;
       }
       const change = changes.get(row.id);
-      const path = change && paths.get(change.jurisdictionCode);
       const alert = change && alerts.get(change.alertId);
-      if (!path || !alert) continue;
+      if (!change || !alert) continue;
       this.#deliver(
         JSON.stringify({ type: row.topic === 'alert' ? 'alert' : 'alert_update', alert }),
-        path,
+        change.path,
         ALERT_ROLES,
       );
     }
