@@ -78,10 +78,14 @@ export async function readTrack(
   options: { maxPoints: number | null },
 ): Promise<{ rows: FixRow[]; total: number }> {
   const m = options.maxPoints;
-  const sample =
-    m === null
-      ? sql``
-      : sql`WHERE n <= ${m} OR i = ${roundDiv(sql`${roundDiv(sql`i * ${m - 1}::int8`, sql`n - 1`)} * (n - 1)`, sql`${m - 1}::int8`)}`;
+  let sample = sql``;
+  if (m !== null) {
+    // i is kept when i = round(round(i·(m−1)/(n−1))·(n−1)/(m−1)): the k whose point is
+    // nearest i, and whether that point is i.
+    const steps = sql`${m - 1}::int8`;
+    const k = roundDiv(sql`i * ${steps}`, sql`n - 1`);
+    sample = sql`WHERE n <= ${m} OR i = ${roundDiv(sql`${k} * (n - 1)`, steps)}`;
+  }
   const result = await sql<FixRow & { n: number }>`
     WITH track AS (
       SELECT f.t, f.lat_e6, f.lon_e6, f.acc_dm, f.src, f.spd_cms, f.flags,
