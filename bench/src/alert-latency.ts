@@ -134,10 +134,8 @@ export async function runAlertLatency(s: AlertSettings): Promise<AlertResult> {
     // The officer's live stream.
     const subjectOf = new Map(probeRows.map((r, i) => [r.subject_id, i]));
     const pendingViolation = new Map<number, number>(); // probe → publish time (performance.now)
-    const latencies: number[] = [];
+    // Every sample, with when its violation was published (s into the measured window).
     const timeline: { atS: number; ms: number }[] = [];
-    // When the slow ones were published (s into the measured window): stalls come in clusters.
-    const slow: { atS: number; ms: number }[] = [];
     let t0 = 0;
     let measuring = false;
     const ws = new WebSocket(
@@ -159,9 +157,7 @@ export async function runAlertLatency(s: AlertSettings): Promise<AlertResult> {
         pendingViolation.delete(p);
         if (!measuring) return;
         const ms = performance.now() - sent;
-        latencies.push(ms);
         timeline.push({ atS: (sent - t0) / 1000, ms });
-        if (ms >= SLOW_MS) slow.push({ atS: round((sent - t0) / 1000, 2), ms: round(ms, 1) });
       });
       ws.once('error', reject);
       ws.once('close', (code) => reject(new Error(`stream closed: ${code}`)));
@@ -242,7 +238,7 @@ export async function runAlertLatency(s: AlertSettings): Promise<AlertResult> {
     if (fleet.failed) throw fleet.failed;
     // Violations published in the last moments may still be on their way.
     await sleep(2_000);
-    const sorted = [...latencies].sort((a, b) => a - b);
+    const sorted = timeline.map((x) => x.ms).sort((a, b) => a - b);
     return {
       settings: s,
       samples: sorted.length,
@@ -258,7 +254,10 @@ export async function runAlertLatency(s: AlertSettings): Promise<AlertResult> {
       backgroundAckP99Ms: Math.round(percentile(bgLat, 99)),
       platformCores: round(cpu),
       platformRssPeakMiB: Math.round(rss.peak()),
-      slowSamples: slow,
+      // The slow ones, in arrival order: stalls come in clusters.
+      slowSamples: timeline
+        .filter((x) => x.ms >= SLOW_MS)
+        .map((x) => ({ atS: round(x.atS, 2), ms: round(x.ms, 1) })),
       segments: segmentsOf(timeline, s.measureS),
     };
   } finally {
