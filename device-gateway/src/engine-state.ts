@@ -218,38 +218,35 @@ export async function writeEngineStates(
       w.basis.decision !== null &&
       sameDecision(w.basis.decision, decisionOf(w.state)),
   );
-  if (light.length > 0) {
-    const spec = JSON.stringify(
-      light.map((w) => ({ s: w.subjectNo, v: w.basis!.version, p: progressOf(w.state) })),
-    );
+  const lightSet = new Set(light);
+  // One statement for both kinds (they are different subjects): the light updates, and the
+  // whole writes of the states whose decision changed. A light update refused because the
+  // row moved on meanwhile (another writer) is written whole after it, a second statement.
+  const first = plain.filter((w) => !lightSet.has(w));
+  const refused: StateWrite[] = [];
+  if (plain.length > 0) {
     const { rows } = await sql<{ subject_no: number; version: number }>`
-      UPDATE engine_state AS es SET progress = u.p, version = es.version + 1, updated_at = now()
-      FROM jsonb_to_recordset(${spec}::jsonb) AS u(s int4, v int8, p jsonb)
-      WHERE es.subject_no = u.s AND es.version = u.v
-      RETURNING es.subject_no, es.version`.execute(trx);
+      WITH light AS (
+        UPDATE engine_state AS es SET progress = u.p, version = es.version + 1, updated_at = now()
+        FROM jsonb_to_recordset(${lightSpec(light)}::jsonb) AS u(s int4, v int8, p jsonb)
+        WHERE es.subject_no = u.s AND es.version = u.v
+        RETURNING es.subject_no, es.version),
+      whole AS (${upsertWhole(first)})
+      SELECT subject_no, version FROM light UNION ALL SELECT subject_no, version FROM whole`.execute(
+      trx,
+    );
     const versions = new Map(rows.map((r) => [r.subject_no, r.version]));
     for (const w of light) {
       const version = versions.get(w.subjectNo);
       if (version !== undefined) w.writtenVersion = version;
+      else refused.push(w);
     }
+    for (const w of first) w.writtenVersion = versions.get(w.subjectNo) ?? null;
   }
-  const whole = plain.filter((w) => w.writtenVersion == null);
-  if (whole.length > 0) {
-    const spec = JSON.stringify(
-      whole.map((w) => ({
-        s: w.subjectNo,
-        d: persistedDecision(decisionOf(w.state)),
-        p: progressOf(w.state),
-      })),
-    );
-    const { rows } = await sql<{ subject_no: number; version: number }>`
-      INSERT INTO engine_state AS es (subject_no, state, progress, updated_at, version)
-      SELECT u.s, u.d, u.p, now(), 1 FROM jsonb_to_recordset(${spec}::jsonb) AS u(s int4, d jsonb, p jsonb)
-      ON CONFLICT (subject_no) DO UPDATE SET
-        state = excluded.state, progress = excluded.progress, updated_at = now(), version = es.version + 1
-      RETURNING subject_no, version`.execute(trx);
+  if (refused.length > 0) {
+    const { rows } = await upsertWhole(refused).execute(trx);
     const versions = new Map(rows.map((r) => [r.subject_no, r.version]));
-    for (const w of whole) w.writtenVersion = versions.get(w.subjectNo) ?? null;
+    for (const w of refused) w.writtenVersion = versions.get(w.subjectNo) ?? null;
   }
   // Silence states: each only if its row is still the version it was computed from.
   for (const w of writes) {
@@ -273,6 +270,30 @@ export async function writeEngineStates(
             RETURNING version`.execute(trx);
     w.writtenVersion = written.rows[0]?.version ?? null;
   }
+}
+
+/** The light writes' rows: subject, the version they were computed from, progress. */
+function lightSpec(light: readonly StateWrite[]): string {
+  return JSON.stringify(
+    light.map((w) => ({ s: w.subjectNo, v: w.basis!.version, p: progressOf(w.state) })),
+  );
+}
+
+/** Writes these states whole (decision and progress), last writer wins. */
+function upsertWhole(whole: readonly StateWrite[]) {
+  const spec = JSON.stringify(
+    whole.map((w) => ({
+      s: w.subjectNo,
+      d: persistedDecision(decisionOf(w.state)),
+      p: progressOf(w.state),
+    })),
+  );
+  return sql<{ subject_no: number; version: number }>`
+    INSERT INTO engine_state AS es (subject_no, state, progress, updated_at, version)
+    SELECT u.s, u.d, u.p, now(), 1 FROM jsonb_to_recordset(${spec}::jsonb) AS u(s int4, d jsonb, p jsonb)
+    ON CONFLICT (subject_no) DO UPDATE SET
+      state = excluded.state, progress = excluded.progress, updated_at = now(), version = es.version + 1
+    RETURNING subject_no, version`;
 }
 
 /** What the cache holds after a successful write: the row now has this state's decision. */

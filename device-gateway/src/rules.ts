@@ -469,15 +469,6 @@ function sameEndSignals(a: SubjectState['device']['endSignals'], b: typeof a): b
   return true;
 }
 
-/**
- * The leave's destination and reason, as the officer recorded them (a suspension's ref is
- * its leave's id), for the alert it authorised.
- */
-const leaveNote = (leaveId: string) => sql<string>`(
-  SELECT '外出审批期间（' || l.destination || '）：' || l.reason
-         || ' / during an approved leave to ' || l.destination || ': ' || l.reason
-    FROM leave_requests l WHERE l.id::text = ${leaveId})`;
-
 /** One open violation per subject, type and zone; what a leave authorised never blocks one. */
 const dedupeKey = (a: AlertEvent) =>
   `${a.subjectId}:${a.type}:${a.zoneId ?? '-'}${a.authorisedBy === null ? '' : ':authorised'}`;
@@ -513,40 +504,9 @@ export async function persistEngine(
       for (const a of o.alerts) alerts.push({ event: a, jurisdictionCode: o.jurisdictionCode });
       commands.push(...o.commands);
     }
-    changes.push(...(await applyAlerts(trx, alerts)));
-    if (commands.length > 0) {
-      const expiresAt = new Date(Date.now() + options.commandTtlMs);
-      await trx
-        .insertInto('device_commands')
-        .values(
-          commands.map((c) => ({
-            device_id: c.deviceId,
-            type: c.command.type,
-            params: JSON.stringify(c.command.params),
-            expires_at: expiresAt,
-            created_by: null,
-          })),
-        )
-        .execute();
-    }
-    if (changes.length > 0) {
-      await trx
-        .insertInto('outbox')
-        .values(
-          changes.map((c) => ({
-            // What a leave authorised is on record, not news: no alarm on officers' screens.
-            topic: c.action === 'open' && c.event.authorisedBy === null ? 'alert' : 'alert_update',
-            payload: JSON.stringify({
-              alertId: c.alertId,
-              action: c.action,
-              jurisdictionCode: c.jurisdictionCode,
-              subjectId: c.event.subjectId,
-            }),
-          })),
-        )
-        .execute();
-      await sql`SELECT pg_notify('ccm_outbox', ${String(changes.length)})`.execute(trx);
-    }
+    // Alert changes with their history, outbox rows and NOTIFY, and the commands, in one or
+    // two statements per round (applyAlerts).
+    changes.push(...(await applyAlerts(trx, alerts, commandRows(commands, options))));
     // No RELEASE: the batch's COMMIT, next, releases the savepoint (one round trip less).
     return changes;
   } catch (err) {
@@ -561,39 +521,64 @@ export class EngineWriteError extends Error {
   }
 }
 
+/** The commands the engine asked for, as `device_commands` rows (a JSON recordset). */
+function commandRows(
+  commands: readonly EngineOutcome['commands'][number][],
+  options: RulesOptions,
+): string | null {
+  if (commands.length === 0) return null;
+  const expiresAt = new Date(Date.now() + options.commandTtlMs).toISOString();
+  return JSON.stringify(
+    commands.map((c) => ({
+      device_id: c.deviceId,
+      type: c.command.type,
+      params: c.command.params,
+      expires_at: expiresAt,
+    })),
+  );
+}
+
 /**
- * The batch's alert changes, set-based: a few statements per batch instead of two round trips
- * per change (each of which held the batch's transaction open while the gateway's event loop
- * was busy). Changes are applied in rounds, each a run of the time-ordered list in which no
- * alert appears twice (an alert opened and ended in one batch takes two rounds), so each
- * alert's changes keep their order. Within a round ends, updates and withdrawals go before
- * openings: a new episode of a zone's violation can only open once the one before it has
- * ended (`alerts_one_open_violation`).
+ * The batch's alert changes, set-based, in as few round trips as the rules allow: every
+ * round trip inside the batch's transaction waits for the gateway's event loop, which at
+ * thousands of fixes per second is busy building the next batch. Changes are applied in
+ * rounds, each a run of the time-ordered list in which no alert appears twice (an alert
+ * opened and ended in one batch takes two rounds), so each alert's changes keep their order.
+ * A round is at most two statements:
+ * 1. ends, updates and withdrawals (skipped when the round has none): a new episode of a
+ *    zone's violation can only open once the one before it has ended
+ *    (`alerts_one_open_violation`), so these go first, in a statement of their own;
+ * 2. the openings, with every change's history row (`alert_events`), its outbox row and the
+ *    NOTIFY that wakes the live stream; the batch's device commands ride on the first round.
  */
 async function applyAlerts(
   trx: Transaction<DB>,
   items: readonly { event: AlertEvent; jurisdictionCode: string }[],
+  commands: string | null,
 ): Promise<AlertChange[]> {
   const changes: AlertChange[] = [];
   let round: { event: AlertEvent; jurisdictionCode: string }[] = [];
   const keys = new Set<string>();
   for (const item of items) {
     if (keys.has(item.event.key)) {
-      changes.push(...(await applyRound(trx, round)));
+      changes.push(...(await applyRound(trx, round, commands)));
+      commands = null;
       round = [];
       keys.clear();
     }
     keys.add(item.event.key);
     round.push(item);
   }
-  if (round.length > 0) changes.push(...(await applyRound(trx, round)));
+  if (round.length > 0 || commands !== null) {
+    changes.push(...(await applyRound(trx, round, commands)));
+  }
   return changes;
 }
 
 /** The columns an alert takes from the engine's episode, on opening and on every change. */
 const episodeColumns = (a: AlertEvent) => ({
-  started_at: new Date(a.startedAtMs),
-  ended_at: a.endedAtMs === null ? null : new Date(a.endedAtMs),
+  started_at: new Date(a.startedAtMs).toISOString(),
+  ended_at: a.endedAtMs === null ? null : new Date(a.endedAtMs).toISOString(),
   late: a.late,
   late_by_ms: a.lateByMs,
   lat: a.lat,
@@ -607,119 +592,150 @@ const EVENT_ACTION = {
   retract: 'withdrawn',
 } as const satisfies Record<AlertEvent['action'], string>;
 
+const WITHDRAWN_NOTE =
+  '迟到的定位表明该违规不成立，系统已撤回 / late fixes show the rules were never met; withdrawn by the platform';
+
 async function applyRound(
   trx: Transaction<DB>,
   round: readonly { event: AlertEvent; jurisdictionCode: string }[],
+  commands: string | null,
 ): Promise<AlertChange[]> {
   const ids = new Map<string, string>(); // engine key → alert id, for what this round changed
-  const remember = (rows: readonly { id: string; engine_key: string | null }[]) => {
-    for (const r of rows) if (r.engine_key !== null) ids.set(r.engine_key, r.id);
-  };
-  const now = new Date();
+  const now = new Date().toISOString();
   const moved = round.filter((i) => i.event.action === 'update' || i.event.action === 'end');
-  if (moved.length > 0) {
+  const withdrawn = round.filter((i) => i.event.action === 'retract');
+  if (moved.length > 0 || withdrawn.length > 0) {
     // Dates go into the JSON as ISO strings; evidence as the object itself (a jsonb field).
-    const values = moved.map(({ event: a }) => ({
+    // The two updates touch different alerts (a round holds each alert once).
+    const movedRows = moved.map(({ event: a }) => ({
       key: a.key,
       ...episodeColumns(a),
       evidence: a.evidence,
     }));
-    const { rows } = await sql<{ id: string; engine_key: string | null }>`
-      UPDATE alerts AS a
-         SET started_at = v.started_at, ended_at = v.ended_at, late = v.late,
-             late_by_ms = v.late_by_ms, lat = v.lat, lon = v.lon, evidence = v.evidence,
-             updated_at = ${now}
-        FROM jsonb_to_recordset(${JSON.stringify(values)}::jsonb)
-             AS v(key text, started_at timestamptz, ended_at timestamptz, late boolean,
-                  late_by_ms bigint, lat float8, lon float8, evidence jsonb)
-       WHERE a.engine_key = v.key
-      RETURNING a.id, a.engine_key`.execute(trx);
-    remember(rows);
+    const { rows } = await sql<{ id: string; engine_key: string }>`
+      WITH moved AS (
+        UPDATE alerts AS a
+           SET started_at = v.started_at, ended_at = v.ended_at, late = v.late,
+               late_by_ms = v.late_by_ms, lat = v.lat, lon = v.lon, evidence = v.evidence,
+               updated_at = ${now}::timestamptz
+          FROM jsonb_to_recordset(${JSON.stringify(movedRows)}::jsonb)
+               AS v(key text, started_at timestamptz, ended_at timestamptz, late boolean,
+                    late_by_ms bigint, lat float8, lon float8, evidence jsonb)
+         WHERE a.engine_key = v.key
+        RETURNING a.id, a.engine_key),
+      withdrawn AS (
+        -- The fixes in time order show the rules were never met: close it as withdrawn, with
+        -- a system note, rather than delete what officers may already have seen.
+        UPDATE alerts
+           SET ended_at = coalesce(ended_at, started_at), status = 'resolved',
+               resolution = 'withdrawn', resolved_at = ${now}::timestamptz,
+               updated_at = ${now}::timestamptz
+         WHERE engine_key = ANY(${withdrawn.map((i) => i.event.key)}::text[])
+        RETURNING id, engine_key)
+      SELECT id, engine_key FROM moved UNION ALL SELECT id, engine_key FROM withdrawn`.execute(trx);
+    for (const r of rows) ids.set(r.engine_key, r.id);
   }
-  const withdrawn = round.filter((i) => i.event.action === 'retract');
-  if (withdrawn.length > 0) {
-    // The fixes in time order show the rules were never met: close it as withdrawn, with a
-    // system note, rather than delete what officers may already have seen.
-    remember(
-      await trx
-        .updateTable('alerts')
-        .set({
-          ended_at: sql`coalesce(ended_at, started_at)`,
-          status: 'resolved',
-          resolution: 'withdrawn',
-          resolved_at: now,
-          updated_at: now,
-        })
-        .where(
-          'engine_key',
-          'in',
-          withdrawn.map((i) => i.event.key),
-        )
-        .returning(['id', 'engine_key'])
-        .execute(),
-    );
-  }
-  const opened = round.filter((i) => i.event.action === 'open');
-  if (opened.length > 0) {
-    remember(
-      await trx
-        .insertInto('alerts')
-        .values(
-          opened.map(({ event: a, jurisdictionCode }) => ({
-            ...episodeColumns(a),
-            evidence: JSON.stringify(a.evidence),
-            type: a.type,
-            severity: a.severity,
-            subject_id: a.subjectId,
-            device_id: a.deviceId,
-            zone_id: a.zoneId,
-            jurisdiction_code: jurisdictionCode,
-            dedupe_key: dedupeKey(a),
-            engine_key: a.key,
-            // Inside an approved leave: on record, closed as authorised by the platform.
-            ...(a.authorisedBy !== null && {
-              status: 'resolved',
-              resolution: 'authorised',
-              resolved_at: now,
-            }),
-          })),
-        )
-        .onConflict((oc) => oc.doNothing())
-        .returning(['id', 'engine_key'])
-        .execute(),
-    );
-  }
+  const opened = round
+    .filter((i) => i.event.action === 'open')
+    .map(({ event: a, jurisdictionCode }) => ({
+      ...episodeColumns(a),
+      evidence: a.evidence,
+      type: a.type,
+      severity: a.severity,
+      subject_id: a.subjectId,
+      device_id: a.deviceId,
+      zone_id: a.zoneId,
+      jurisdiction_code: jurisdictionCode,
+      dedupe_key: dedupeKey(a),
+      engine_key: a.key,
+      // Inside an approved leave: on record, closed as authorised by the platform.
+      authorised: a.authorisedBy !== null,
+    }));
+  // Every change of the round, in order: its history row and its outbox row. What a leave
+  // authorised is on record, not news: no alarm on officers' screens (`alert_update`).
+  const changeRows = round.map(({ event: a, jurisdictionCode }, ord) => {
+    const action = EVENT_ACTION[a.action];
+    return {
+      ord,
+      key: a.key,
+      action,
+      note: action === 'withdrawn' ? WITHDRAWN_NOTE : null,
+      // The leave's destination and reason, as the officer recorded them (a suspension's
+      // ref is its leave's id), note the alert it authorised.
+      leave: action === 'raised' ? a.authorisedBy : null,
+      data: {
+        late: a.late,
+        lateByMs: a.lateByMs,
+        evidence: a.evidence.kind,
+        ...(a.authorisedBy !== null && { resolution: 'authorised', leaveId: a.authorisedBy }),
+      },
+      topic: a.action === 'open' && a.authorisedBy === null ? 'alert' : 'alert_update',
+      engine_action: a.action,
+      jurisdiction_code: jurisdictionCode,
+      subject_id: a.subjectId,
+    };
+  });
+  const { rows } = await sql<{ id: string; engine_key: string; notified: number }>`
+    WITH opened AS (
+      INSERT INTO alerts (started_at, ended_at, late, late_by_ms, lat, lon, evidence, type,
+                          severity, subject_id, device_id, zone_id, jurisdiction_code,
+                          dedupe_key, engine_key, status, resolution, resolved_at)
+      SELECT o.started_at, o.ended_at, o.late, o.late_by_ms, o.lat, o.lon, o.evidence, o.type,
+             o.severity, o.subject_id, o.device_id, o.zone_id, o.jurisdiction_code,
+             o.dedupe_key, o.engine_key,
+             CASE WHEN o.authorised THEN 'resolved' ELSE 'open' END,
+             CASE WHEN o.authorised THEN 'authorised' END,
+             CASE WHEN o.authorised THEN ${now}::timestamptz END
+        FROM jsonb_to_recordset(${JSON.stringify(opened)}::jsonb)
+             AS o(started_at timestamptz, ended_at timestamptz, late boolean, late_by_ms bigint,
+                  lat float8, lon float8, evidence jsonb, type text, severity text,
+                  subject_id uuid, device_id text, zone_id uuid, jurisdiction_code text,
+                  dedupe_key text, engine_key text, authorised boolean)
+      ON CONFLICT DO NOTHING
+      RETURNING id, engine_key),
+    known AS (
+      SELECT id, engine_key FROM opened
+      UNION ALL
+      SELECT k.id::uuid, k.engine_key
+        FROM jsonb_each_text(${JSON.stringify(Object.fromEntries(ids))}::jsonb) AS k(engine_key, id)),
+    changed AS (
+      SELECT k.id, c.*
+        FROM jsonb_to_recordset(${JSON.stringify(changeRows)}::jsonb)
+             AS c(ord int4, key text, action text, note text, leave text, data jsonb, topic text,
+                  engine_action text, jurisdiction_code text, subject_id uuid)
+        JOIN known AS k ON k.engine_key = c.key),
+    history AS (
+      INSERT INTO alert_events (alert_id, action, actor_id, note, data)
+      SELECT c.id, c.action, NULL,
+             coalesce(c.note, (
+               SELECT '外出审批期间（' || l.destination || '）：' || l.reason
+                      || ' / during an approved leave to ' || l.destination || ': ' || l.reason
+                 FROM leave_requests l WHERE l.id::text = c.leave)),
+             c.data
+        FROM changed AS c ORDER BY c.ord),
+    outbox_rows AS (
+      INSERT INTO outbox (topic, payload)
+      SELECT c.topic, jsonb_build_object('alertId', c.id, 'action', c.engine_action,
+                                         'jurisdictionCode', c.jurisdiction_code,
+                                         'subjectId', c.subject_id)
+        FROM changed AS c ORDER BY c.ord
+      RETURNING id),
+    commands AS (
+      INSERT INTO device_commands (device_id, type, params, expires_at, created_by)
+      SELECT d.device_id, d.type, d.params, d.expires_at, NULL
+        FROM jsonb_to_recordset(${commands ?? '[]'}::jsonb)
+             AS d(device_id text, type text, params jsonb, expires_at timestamptz))
+    SELECT c.id::text AS id, c.key AS engine_key,
+           (SELECT count(*) FROM (
+              SELECT pg_notify('ccm_outbox', n::text)
+                FROM (SELECT count(*) AS n FROM outbox_rows) AS o WHERE n > 0) AS notify)::int4
+             AS notified
+      FROM changed AS c`.execute(trx);
+  for (const r of rows) ids.set(r.engine_key, r.id);
   const changes: AlertChange[] = [];
   for (const { event: a, jurisdictionCode } of round) {
     const alertId = ids.get(a.key);
     if (alertId) changes.push({ alertId, action: a.action, event: a, jurisdictionCode });
-  }
-  if (changes.length > 0) {
-    await trx
-      .insertInto('alert_events')
-      .values(
-        changes.map(({ alertId, event: a }) => {
-          const action = EVENT_ACTION[a.action];
-          return {
-            alert_id: alertId,
-            action,
-            actor_id: null,
-            note:
-              action === 'withdrawn'
-                ? '迟到的定位表明该违规不成立，系统已撤回 / late fixes show the rules were never met; withdrawn by the platform'
-                : action === 'raised' && a.authorisedBy !== null
-                  ? leaveNote(a.authorisedBy)
-                  : null,
-            data: JSON.stringify({
-              late: a.late,
-              lateByMs: a.lateByMs,
-              evidence: a.evidence.kind,
-              ...(a.authorisedBy !== null && { resolution: 'authorised', leaveId: a.authorisedBy }),
-            }),
-          };
-        }),
-      )
-      .execute();
   }
   return changes;
 }

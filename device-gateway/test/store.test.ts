@@ -1,15 +1,18 @@
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIX_SOURCES } from '@ccm/contracts';
-import { createSubjectState, decisionOf, progressOf } from '@ccm/geofence';
+import { sql } from 'kysely';
+import { createSubjectState, decisionOf, progressOf, type AlertEvent } from '@ccm/geofence';
 import {
   openTestDatabase,
   seedMonitoredDevice,
+  TOWNSHIP,
   type SeededDevice,
   type TestDatabase,
 } from '@ccm/test-support';
 import { loadEngineStates } from '../src/engine-state';
 import { emptyPlan, type BatchPlan } from '../src/plan';
+import type { EngineOutcome } from '../src/rules';
 import { booleans, numbers, persistPlan } from '../src/store';
 
 /** The array literals the batch insert sends instead of letting pg quote every element. */
@@ -156,3 +159,187 @@ describe.each(['postgres', 'pglite', 'pglite-timescaledb'] as const)(
     });
   },
 );
+
+/**
+ * The engine's outcomes as the batch writes them (rules.ts persistEngine): alert changes with
+ * their history, outbox rows and NOTIFY, and the engine's device commands, in one or two
+ * statements per round.
+ */
+describe.each(['postgres', 'pglite'] as const)('the engine outcome statements on %s', (backend) => {
+  let t: TestDatabase;
+  let device: SeededDevice;
+  beforeAll(async () => {
+    t = await openTestDatabase(backend);
+    device = await seedMonitoredDevice(t.database.db, { deviceId: 'wb-store-2' });
+  });
+  afterAll(async () => {
+    await t?.dispose();
+  });
+
+  const evidence: AlertEvent['evidence'] = {
+    kind: 'fixes',
+    fixes: [],
+    count: 2,
+    confirmFixes: 2,
+    confirmSeconds: 60,
+    bufferM: 10,
+  };
+  const event = (action: AlertEvent['action'], key: string, startS: number, endS?: number) =>
+    ({
+      action,
+      key,
+      type: 'zone_exit',
+      severity: 'high',
+      subjectId: device.subjectId,
+      deviceId: device.deviceId,
+      zoneId: null,
+      startedAtMs: T + startS * 1000,
+      endedAtMs: endS === undefined ? null : T + endS * 1000,
+      late: false,
+      lateByMs: 0,
+      lat: 22.8,
+      lon: 108.3,
+      evidence,
+      authorisedBy: null,
+    }) satisfies AlertEvent;
+  /** A batch with only the engine's outcome for the device's subject. */
+  const outcome = (alerts: AlertEvent[], commands: EngineOutcome['commands'] = []) => {
+    const p = emptyPlan();
+    p.engine.push({
+      subjectNo: device.subjectNo,
+      subjectId: device.subjectId,
+      jurisdictionCode: TOWNSHIP,
+      state: createSubjectState(device.subjectId),
+      alerts,
+      commands,
+    });
+    return p;
+  };
+  const historyOf = (alertId: string) =>
+    t.database.db
+      .selectFrom('alert_events')
+      .select(['action', 'note', 'actor_id'])
+      .where('alert_id', '=', alertId)
+      .orderBy('id')
+      .execute();
+  const outboxOf = (alertId: string) =>
+    t.database.db
+      .selectFrom('outbox')
+      .select(['topic', 'payload'])
+      .where(sql<boolean>`payload->>'alertId' = ${alertId}`)
+      .orderBy('id')
+      .execute();
+
+  it('opens an alert with its history, outbox row and commands; a retraction withdraws it', async () => {
+    const db = t.database.db;
+    const notified: (string | null)[] = [];
+    const unlisten = await t.database.listen('ccm_outbox', (payload) => notified.push(payload));
+    const opened = await persistPlan(
+      db,
+      outcome(
+        [event('open', 'k-1', 0)],
+        [
+          {
+            deviceId: device.deviceId,
+            command: { type: 'warn', params: { text: '请返回 / please return', vibrate: true } },
+          },
+          { deviceId: device.deviceId, command: { type: 'set_interval', params: { seconds: 15 } } },
+        ],
+      ),
+    );
+    expect(opened.engineError).toBeUndefined();
+    expect(opened.alerts.map((c) => c.action)).toEqual(['open']);
+    const alertId = opened.alerts[0]!.alertId;
+    const row = await db
+      .selectFrom('alerts')
+      .selectAll()
+      .where('id', '=', alertId)
+      .executeTakeFirstOrThrow();
+    expect(row).toMatchObject({
+      type: 'zone_exit',
+      status: 'open',
+      resolution: null,
+      engine_key: 'k-1',
+      device_id: device.deviceId,
+      jurisdiction_code: TOWNSHIP,
+      started_at: new Date(T),
+      ended_at: null,
+      evidence,
+    });
+    expect(await historyOf(alertId)).toEqual([{ action: 'raised', note: null, actor_id: null }]);
+    // The live stream is woken at commit.
+    await expect.poll(() => notified).toEqual(['1']);
+    await unlisten();
+    const payload = {
+      alertId,
+      jurisdictionCode: TOWNSHIP,
+      subjectId: device.subjectId,
+    };
+    expect(await outboxOf(alertId)).toEqual([
+      { topic: 'alert', payload: { ...payload, action: 'open' } },
+    ]);
+    const commands = await db
+      .selectFrom('device_commands')
+      .select(['type', 'params', 'status'])
+      .where('device_id', '=', device.deviceId)
+      .orderBy('created_at')
+      .orderBy('type', 'desc')
+      .execute();
+    expect(commands).toEqual([
+      {
+        type: 'warn',
+        params: { text: '请返回 / please return', vibrate: true },
+        status: 'pending',
+      },
+      { type: 'set_interval', params: { seconds: 15 }, status: 'pending' },
+    ]);
+
+    const retracted = await persistPlan(db, outcome([event('retract', 'k-1', 0)]));
+    expect(retracted.alerts).toEqual([expect.objectContaining({ alertId, action: 'retract' })]);
+    const after = await db
+      .selectFrom('alerts')
+      .select(['status', 'resolution', 'ended_at'])
+      .where('id', '=', alertId)
+      .executeTakeFirstOrThrow();
+    expect(after).toEqual({ status: 'resolved', resolution: 'withdrawn', ended_at: new Date(T) });
+    const history = await historyOf(alertId);
+    expect(history.map((h) => h.action)).toEqual(['raised', 'withdrawn']);
+    expect(history[1]!.note).toContain('系统已撤回');
+    expect(await outboxOf(alertId)).toEqual([
+      { topic: 'alert', payload: { ...payload, action: 'open' } },
+      { topic: 'alert_update', payload: { ...payload, action: 'retract' } },
+    ]);
+  });
+
+  it('an episode that ends and a new one of the same violation in one batch: two rounds, in order', async () => {
+    const db = t.database.db;
+    const first = await persistPlan(db, outcome([event('open', 'k-2', 100)]));
+    const firstId = first.alerts[0]!.alertId;
+    // End, then a new episode of the same subject/type/zone: one open violation at a time.
+    const stored = await persistPlan(
+      db,
+      outcome([
+        event('end', 'k-2', 100, 160),
+        event('open', 'k-3', 200),
+        event('update', 'k-3', 190),
+      ]),
+    );
+    expect(stored.engineError).toBeUndefined();
+    expect(stored.alerts.map((c) => c.action)).toEqual(['end', 'open', 'update']);
+    const secondId = stored.alerts[1]!.alertId;
+    expect(stored.alerts[2]!.alertId).toBe(secondId);
+    const rows = await db
+      .selectFrom('alerts')
+      .select(['id', 'started_at', 'ended_at'])
+      .where('engine_key', 'in', ['k-2', 'k-3'])
+      .orderBy('started_at')
+      .execute();
+    expect(rows).toEqual([
+      { id: firstId, started_at: new Date(T + 100_000), ended_at: new Date(T + 160_000) },
+      { id: secondId, started_at: new Date(T + 190_000), ended_at: null },
+    ]);
+    expect((await historyOf(firstId)).map((h) => h.action)).toEqual(['raised', 'ended']);
+    expect((await historyOf(secondId)).map((h) => h.action)).toEqual(['raised', 'updated']);
+    expect((await outboxOf(secondId)).map((o) => o.topic)).toEqual(['alert', 'alert_update']);
+  });
+});
