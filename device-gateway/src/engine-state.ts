@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import { FIX_SOURCES } from '@ccm/contracts';
-import type { DB } from '@ccm/db';
+import { prepared, type DB } from '@ccm/db';
 import {
   createSubjectState,
   decisionOf,
@@ -225,14 +225,14 @@ export async function writeEngineStates(
   const first = plain.filter((w) => !lightSet.has(w));
   const refused: StateWrite[] = [];
   if (plain.length > 0) {
-    const { rows } = await sql<{ subject_no: number; version: number }>`
+    const { rows } = await prepared(sql<{ subject_no: number; version: number }>`
       WITH light AS (
         UPDATE engine_state AS es SET progress = u.p, version = es.version + 1, updated_at = now()
         FROM jsonb_to_recordset(${lightSpec(light)}::jsonb) AS u(s int4, v int8, p jsonb)
         WHERE es.subject_no = u.s AND es.version = u.v
         RETURNING es.subject_no, es.version),
       whole AS (${upsertWhole(first)})
-      SELECT subject_no, version FROM light UNION ALL SELECT subject_no, version FROM whole`.execute(
+      SELECT subject_no, version FROM light UNION ALL SELECT subject_no, version FROM whole`).execute(
       trx,
     );
     const versions = new Map(rows.map((r) => [r.subject_no, r.version]));
@@ -288,12 +288,12 @@ function upsertWhole(whole: readonly StateWrite[]) {
       p: progressOf(w.state),
     })),
   );
-  return sql<{ subject_no: number; version: number }>`
+  return prepared(sql<{ subject_no: number; version: number }>`
     INSERT INTO engine_state AS es (subject_no, state, progress, updated_at, version)
     SELECT u.s, u.d, u.p, now(), 1 FROM jsonb_to_recordset(${spec}::jsonb) AS u(s int4, d jsonb, p jsonb)
     ON CONFLICT (subject_no) DO UPDATE SET
       state = excluded.state, progress = excluded.progress, updated_at = now(), version = es.version + 1
-    RETURNING subject_no, version`;
+    RETURNING subject_no, version`);
 }
 
 /** What the cache holds after a successful write: the row now has this state's decision. */

@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { WeeklySchedule, ZoneGeometry, ZoneRules } from '@ccm/contracts';
-import type { DB } from '@ccm/db';
+import { prepared, type DB } from '@ccm/db';
 import {
   checkSilence,
   compileZones,
@@ -612,7 +612,7 @@ async function applyRound(
       ...episodeColumns(a),
       evidence: a.evidence,
     }));
-    const { rows } = await sql<{ id: string; engine_key: string }>`
+    const { rows } = await prepared(sql<{ id: string; engine_key: string }>`
       WITH moved AS (
         UPDATE alerts AS a
            SET started_at = v.started_at, ended_at = v.ended_at, late = v.late,
@@ -632,7 +632,9 @@ async function applyRound(
                updated_at = ${now}::timestamptz
          WHERE engine_key = ANY(${withdrawn.map((i) => i.event.key)}::text[])
         RETURNING id, engine_key)
-      SELECT id, engine_key FROM moved UNION ALL SELECT id, engine_key FROM withdrawn`.execute(trx);
+      SELECT id, engine_key FROM moved UNION ALL SELECT id, engine_key FROM withdrawn`).execute(
+      trx,
+    );
     for (const r of rows) ids.set(r.engine_key, r.id);
   }
   const opened = round
@@ -675,7 +677,7 @@ async function applyRound(
       subject_id: a.subjectId,
     };
   });
-  const { rows } = await sql<{ id: string; engine_key: string; notified: number }>`
+  const { rows } = await prepared(sql<{ id: string; engine_key: string; notified: number }>`
     WITH opened AS (
       INSERT INTO alerts (started_at, ended_at, late, late_by_ms, lat, lon, evidence, type,
                           severity, subject_id, device_id, zone_id, jurisdiction_code,
@@ -730,7 +732,7 @@ async function applyRound(
               SELECT pg_notify('ccm_outbox', n::text)
                 FROM (SELECT count(*) AS n FROM outbox_rows) AS o WHERE n > 0) AS notify)::int4
              AS notified
-      FROM changed AS c`.execute(trx);
+      FROM changed AS c`).execute(trx);
   for (const r of rows) ids.set(r.engine_key, r.id);
   const changes: AlertChange[] = [];
   for (const { event: a, jurisdictionCode } of round) {

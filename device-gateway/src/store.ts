@@ -1,5 +1,5 @@
 import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
-import type { DB } from '@ccm/db';
+import { prepared, type DB } from '@ccm/db';
 import type { BatchPlan } from './plan';
 import {
   DEFAULT_RULES_OPTIONS,
@@ -90,9 +90,9 @@ async function insertTimeSeries(trx: Transaction<DB>, plan: BatchPlan): Promise<
   if (plan.devices.size > 0) parts.push(sql`dst AS (${upsertDeviceState(plan)})`);
   if (parts.length === 0) return 0;
   const count = plan.fixes.length > 0 ? sql`(SELECT count(*) FROM ins)` : sql`0`;
-  const result = await sql<{ n: number }>`
+  const result = await prepared(sql<{ n: number }>`
     WITH ${sql.join(parts, sql`, `)}
-    SELECT ${count}::int4 AS n`.execute(trx);
+    SELECT ${count}::int4 AS n`).execute(trx);
   return result.rows[0]?.n ?? 0;
 }
 
