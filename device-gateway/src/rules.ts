@@ -219,15 +219,12 @@ export class EngineRules implements RulesStage {
     const cached = fresh ? [] : subjects.filter((s) => this.#states.has(s.no));
     const load = new Set(subjects.filter((s) => fresh || !this.#states.has(s.no)).map((s) => s.no));
     if (cached.length > 0) {
-      const versions = await this.db
-        .selectFrom('engine_state')
-        .select(['subject_no', 'version'])
-        .where(
-          'subject_no',
-          'in',
-          cached.map((s) => s.no),
-        )
-        .execute();
+      // One text for any number of subjects (an array, not an IN list): prepared once.
+      const { rows: versions } = await prepared(sql<{ subject_no: number; version: number }>`
+        SELECT subject_no, version FROM engine_state
+        WHERE subject_no = ANY(${`{${cached.map((s) => s.no).join(',')}}`}::int4[])`).execute(
+        this.db,
+      );
       for (const v of versions) {
         if (v.version !== this.#states.get(v.subject_no)?.version) load.add(v.subject_no);
       }
