@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Logger } from 'pino';
 import type { WeeklySchedule, ZoneGeometry, ZoneRules } from '@ccm/contracts';
 import { prepared, type DB } from '@ccm/db';
@@ -603,14 +603,19 @@ async function applyRound(
   const withdrawn = round.filter((i) => i.event.action === 'retract');
   if (moved.length > 0 || withdrawn.length > 0) {
     // Dates go into the JSON as ISO strings; evidence as the object itself (a jsonb field).
-    // The two updates touch different alerts (a round holds each alert once).
-    const movedRows = moved.map(({ event: a }) => ({
-      key: a.key,
-      ...episodeColumns(a),
-      evidence: a.evidence,
-    }));
-    const { rows } = await prepared(sql<{ id: string; engine_key: string }>`
-      WITH moved AS (
+    // The two updates touch different alerts (a round holds each alert once). Each finds its
+    // alerts by `engine_key = ANY(keys)`, a restriction the planner serves from the
+    // `alerts_engine_key` index; joined to the recordset alone, it scanned the whole table.
+    // Not prepared: a cached generic plan made while `alerts` was small would keep scanning
+    // it as it grows, and the text varies with which updates the round has.
+    const parts: RawBuilder<unknown>[] = [];
+    if (moved.length > 0) {
+      const movedRows = moved.map(({ event: a }) => ({
+        key: a.key,
+        ...episodeColumns(a),
+        evidence: a.evidence,
+      }));
+      parts.push(sql`moved AS (
         UPDATE alerts AS a
            SET started_at = v.started_at, ended_at = v.ended_at, late = v.late,
                late_by_ms = v.late_by_ms, lat = v.lat, lon = v.lon, evidence = v.evidence,
@@ -618,20 +623,26 @@ async function applyRound(
           FROM jsonb_to_recordset(${JSON.stringify(movedRows)}::jsonb)
                AS v(key text, started_at timestamptz, ended_at timestamptz, late boolean,
                     late_by_ms bigint, lat float8, lon float8, evidence jsonb)
-         WHERE a.engine_key = v.key
-        RETURNING a.id, a.engine_key),
-      withdrawn AS (
-        -- The fixes in time order show the rules were never met: close it as withdrawn, with
-        -- a system note, rather than delete what officers may already have seen.
+         WHERE a.engine_key = ANY(${moved.map((i) => i.event.key)}::text[])
+           AND a.engine_key = v.key
+        RETURNING a.id, a.engine_key)`);
+    }
+    if (withdrawn.length > 0) {
+      // The fixes in time order show the rules were never met: close it as withdrawn, with a
+      // system note, rather than delete what officers may already have seen.
+      parts.push(sql`withdrawn AS (
         UPDATE alerts
            SET ended_at = coalesce(ended_at, started_at), status = 'resolved',
                resolution = 'withdrawn', resolved_at = ${now}::timestamptz,
                updated_at = ${now}::timestamptz
          WHERE engine_key = ANY(${withdrawn.map((i) => i.event.key)}::text[])
-        RETURNING id, engine_key)
-      SELECT id, engine_key FROM moved UNION ALL SELECT id, engine_key FROM withdrawn`).execute(
-      trx,
-    );
+        RETURNING id, engine_key)`);
+    }
+    const union = [moved.length > 0 ? 'moved' : null, withdrawn.length > 0 ? 'withdrawn' : null]
+      .filter((n): n is string => n !== null)
+      .map((n) => sql`SELECT id, engine_key FROM ${sql.raw(n)}`);
+    const { rows } = await sql<{ id: string; engine_key: string }>`
+      WITH ${sql.join(parts, sql`, `)} ${sql.join(union, sql` UNION ALL `)}`.execute(trx);
     for (const r of rows) ids.set(r.engine_key, r.id);
   }
   const opened = round
@@ -706,10 +717,10 @@ async function applyRound(
     history AS (
       INSERT INTO alert_events (alert_id, action, actor_id, note, data)
       SELECT c.id, c.action, NULL,
-             coalesce(c.note, (
+             CASE WHEN c.leave IS NULL THEN c.note ELSE (
                SELECT '外出审批期间（' || l.destination || '）：' || l.reason
                       || ' / during an approved leave to ' || l.destination || ': ' || l.reason
-                 FROM leave_requests l WHERE l.id::text = c.leave)),
+                 FROM leave_requests l WHERE l.id::text = c.leave) END,
              c.data
         FROM changed AS c ORDER BY c.ord),
     outbox_rows AS (
