@@ -10,7 +10,8 @@ import { alertView as view, type AlertView } from './view';
 
 /**
  * The API views of these alerts by id, unscoped: the caller (the live stream) scopes delivery.
- * Two queries whatever their number (a stream round carries many alert changes at once).
+ * Two queries whatever their number (a stream round carries many alert changes at once), run
+ * at the same time.
  */
 export async function loadAlertViews(
   db: Kysely<DB>,
@@ -19,11 +20,11 @@ export async function loadAlertViews(
   const out = new Map<string, AlertView>();
   const unique = [...new Set(ids)];
   if (unique.length === 0) return out;
-  const rows = await db.selectFrom('alerts').selectAll().where('id', 'in', unique).execute();
-  const notes = await notesFor(
-    db,
-    rows.map((r) => r.id),
-  );
+  // Side by side on two pooled connections: the notes need only the ids asked for.
+  const [rows, notes] = await Promise.all([
+    db.selectFrom('alerts').selectAll().where('id', 'in', unique).execute(),
+    notesFor(db, unique),
+  ]);
   for (const row of rows) out.set(row.id, view(row, notes.get(row.id) ?? []));
   return out;
 }
