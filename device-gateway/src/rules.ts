@@ -670,8 +670,8 @@ async function applyRound(
       key: a.key,
       action,
       note: action === 'withdrawn' ? WITHDRAWN_NOTE : null,
-      // The leave's destination and reason, as the officer recorded them (a suspension's
-      // ref is its leave's id), note the alert it authorised.
+      // An alert a leave authorised is noted with the leave's destination and reason, as
+      // the officer recorded them (a suspension's ref is its leave's id).
       leave: action === 'raised' ? a.authorisedBy : null,
       data: {
         late: a.late,
