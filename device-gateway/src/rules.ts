@@ -609,6 +609,7 @@ async function applyRound(
     // Not prepared: a cached generic plan made while `alerts` was small would keep scanning
     // it as it grows, and the text varies with which updates the round has.
     const parts: RawBuilder<unknown>[] = [];
+    const selects: RawBuilder<unknown>[] = [];
     if (moved.length > 0) {
       const movedRows = moved.map(({ event: a }) => ({
         key: a.key,
@@ -626,6 +627,7 @@ async function applyRound(
          WHERE a.engine_key = ANY(${moved.map((i) => i.event.key)}::text[])
            AND a.engine_key = v.key
         RETURNING a.id, a.engine_key)`);
+      selects.push(sql`SELECT id, engine_key FROM moved`);
     }
     if (withdrawn.length > 0) {
       // The fixes in time order show the rules were never met: close it as withdrawn, with a
@@ -637,12 +639,10 @@ async function applyRound(
                updated_at = ${now}::timestamptz
          WHERE engine_key = ANY(${withdrawn.map((i) => i.event.key)}::text[])
         RETURNING id, engine_key)`);
+      selects.push(sql`SELECT id, engine_key FROM withdrawn`);
     }
-    const union = [moved.length > 0 ? 'moved' : null, withdrawn.length > 0 ? 'withdrawn' : null]
-      .filter((n): n is string => n !== null)
-      .map((n) => sql`SELECT id, engine_key FROM ${sql.raw(n)}`);
     const { rows } = await sql<{ id: string; engine_key: string }>`
-      WITH ${sql.join(parts, sql`, `)} ${sql.join(union, sql` UNION ALL `)}`.execute(trx);
+      WITH ${sql.join(parts, sql`, `)} ${sql.join(selects, sql` UNION ALL `)}`.execute(trx);
     for (const r of rows) ids.set(r.engine_key, r.id);
   }
   const opened = round
@@ -685,7 +685,7 @@ async function applyRound(
       subject_id: a.subjectId,
     };
   });
-  const { rows } = await prepared(sql<{ id: string; engine_key: string; notified: number }>`
+  const { rows } = await prepared(sql<{ id: string; engine_key: string }>`
     WITH opened AS (
       INSERT INTO alerts (started_at, ended_at, late, late_by_ms, lat, lon, evidence, type,
                           severity, subject_id, device_id, zone_id, jurisdiction_code,
@@ -735,11 +735,10 @@ async function applyRound(
       SELECT d.device_id, d.type, d.params, d.expires_at, NULL
         FROM jsonb_to_recordset(${commands ?? '[]'}::jsonb)
              AS d(device_id text, type text, params jsonb, expires_at timestamptz))
+    -- The NOTIFY, once, with the round's outbox row count, when it has any.
     SELECT c.id::text AS id, c.key AS engine_key,
-           (SELECT count(*) FROM (
-              SELECT pg_notify('ccm_outbox', n::text)
-                FROM (SELECT count(*) AS n FROM outbox_rows) AS o WHERE n > 0) AS notify)::int4
-             AS notified
+           (SELECT pg_notify('ccm_outbox', count(*)::text) FROM outbox_rows
+             HAVING count(*) > 0) AS notify
       FROM changed AS c`).execute(trx);
   for (const r of rows) ids.set(r.engine_key, r.id);
   const changes: AlertChange[] = [];
