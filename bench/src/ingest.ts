@@ -77,7 +77,7 @@ export function ingestSettings(quick: boolean, profile = false): IngestSettings 
  * queueing delay grows (Little's law); on a slower machine they only add delay. Either is far
  * inside the contract's 30 s re-send period.
  */
-export const defaultWindow = (fixesPerMessage: number) => (fixesPerMessage === 1 ? 10_000 : 4_500);
+const defaultWindow = (fixesPerMessage: number) => (fixesPerMessage === 1 ? 10_000 : 4_500);
 const windowFor = (s: IngestSettings, fixesPerMessage: number) =>
   s.window ?? defaultWindow(fixesPerMessage);
 const perDeviceFor = (window: number, devices: number) =>

@@ -33,6 +33,7 @@ import {
 import type { RulesStage } from './pipeline';
 import type { BatchPlan } from './plan';
 import { orderAt, type DeviceInfo } from './registry';
+import { numbers } from './sql-arrays';
 
 /** Subjects evaluated between two turns of the event loop. */
 const YIELD_EVERY = 200;
@@ -222,9 +223,7 @@ export class EngineRules implements RulesStage {
       // One text for any number of subjects (an array, not an IN list): prepared once.
       const { rows: versions } = await prepared(sql<{ subject_no: number; version: number }>`
         SELECT subject_no, version FROM engine_state
-        WHERE subject_no = ANY(${`{${cached.map((s) => s.no).join(',')}}`}::int4[])`).execute(
-        this.db,
-      );
+        WHERE subject_no = ANY(${numbers(cached, (s) => s.no)}::int4[])`).execute(this.db);
       for (const v of versions) {
         if (v.version !== this.#states.get(v.subject_no)?.version) load.add(v.subject_no);
       }

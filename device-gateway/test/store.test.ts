@@ -13,7 +13,8 @@ import {
 import { loadEngineStates } from '../src/engine-state';
 import { emptyPlan, type BatchPlan } from '../src/plan';
 import type { EngineOutcome } from '../src/rules';
-import { booleans, numbers, persistPlan } from '../src/store';
+import { booleans, numbers } from '../src/sql-arrays';
+import { persistPlan } from '../src/store';
 
 /** The array literals the batch insert sends instead of letting pg quote every element. */
 describe('array literals for the batch insert', () => {
